@@ -1,0 +1,166 @@
+//! The sending half of the protocol, sans-IO: messages in, frame bytes out.
+
+use bytes::{BufMut, Bytes, BytesMut};
+
+use crate::close::CloseFrame;
+use crate::deflate::{DeflateParams, Deflater};
+use crate::frame::{FrameHeader, OpCode};
+use crate::mask::apply_mask;
+use crate::message::Message;
+use crate::{Config, Role};
+
+/// Masking keys for a client, drawn from the OS RNG in batches so that
+/// each frame costs no system call.
+#[derive(Debug)]
+struct MaskKeys {
+    pool: [u8; 1024],
+    used: usize,
+}
+
+impl MaskKeys {
+    fn new() -> Self {
+        Self {
+            pool: [0; 1024],
+            used: 1024,
+        }
+    }
+
+    fn next(&mut self) -> [u8; 4] {
+        if self.used == self.pool.len() {
+            if getrandom::fill(&mut self.pool).is_err() {
+                // The OS RNG failing is not something a connection can
+                // recover from; fall back to a key that still masks, from
+                // the address and time, rather than panicking.
+                let t = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                for (i, b) in self.pool.iter_mut().enumerate() {
+                    *b = (t >> (i % 4 * 8)) as u8 ^ i as u8;
+                }
+            }
+            self.used = 0;
+        }
+        let key = [
+            self.pool[self.used],
+            self.pool[self.used + 1],
+            self.pool[self.used + 2],
+            self.pool[self.used + 3],
+        ];
+        self.used += 4;
+        key
+    }
+}
+
+/// Encodes the frames sent by one endpoint: masking for a client,
+/// compression when negotiated.
+#[derive(Debug)]
+pub struct Encoder {
+    role: Role,
+    deflater: Option<Deflater>,
+    threshold: usize,
+    keys: MaskKeys,
+}
+
+impl Encoder {
+    /// An encoder for an endpoint playing `role`, compressing with the
+    /// negotiated `deflate` parameters (if any) and `config`'s level and
+    /// threshold.
+    pub fn new(role: Role, config: &Config, deflate: Option<DeflateParams>) -> Self {
+        let deflater = deflate.map(|p| match role {
+            Role::Server => Deflater::new(
+                config.deflate.level,
+                p.server_max_window_bits,
+                p.server_no_context_takeover,
+            ),
+            Role::Client => Deflater::new(
+                config.deflate.level,
+                p.client_max_window_bits,
+                p.client_no_context_takeover,
+            ),
+        });
+        Self {
+            role,
+            deflater,
+            threshold: config.deflate.threshold,
+            keys: MaskKeys::new(),
+        }
+    }
+
+    /// The role this encoder plays.
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    /// Appends `msg` as one frame to `out`. Data messages at or over the
+    /// threshold are compressed when deflate was negotiated; control
+    /// payloads over 125 bytes are cut to 125 (a close reason is already
+    /// bounded by [`CloseFrame::new`]).
+    pub fn encode(&mut self, msg: &Message, out: &mut BytesMut) {
+        match msg {
+            Message::Text(t) => self.encode_data(OpCode::Text, t.as_bytes(), out),
+            Message::Binary(b) => self.encode_data(OpCode::Binary, b, out),
+            Message::Ping(p) => {
+                self.encode_frame(OpCode::Ping, true, false, &p[..p.len().min(125)], out);
+            }
+            Message::Pong(p) => {
+                self.encode_frame(OpCode::Pong, true, false, &p[..p.len().min(125)], out);
+            }
+            Message::Close(frame) => {
+                let payload = frame.as_ref().map(CloseFrame::payload).unwrap_or_default();
+                self.encode_frame(OpCode::Close, true, false, &payload, out);
+            }
+        }
+    }
+
+    fn encode_data(&mut self, opcode: OpCode, payload: &[u8], out: &mut BytesMut) {
+        match &mut self.deflater {
+            Some(d) if payload.len() >= self.threshold => {
+                let mut compressed = BytesMut::with_capacity(payload.len() / 2 + 16);
+                d.compress(payload, &mut compressed);
+                self.encode_frame(opcode, true, true, &compressed, out);
+            }
+            _ => self.encode_frame(opcode, true, false, payload, out),
+        }
+    }
+
+    /// Appends one raw frame, masked if this is a client. `rsv1` marks a
+    /// compressed payload (the caller compressed it). Use it to send a
+    /// message in fragments: the first frame with the data opcode, the
+    /// rest with [`OpCode::Continuation`], `fin` on the last.
+    pub fn encode_frame(
+        &mut self,
+        opcode: OpCode,
+        fin: bool,
+        rsv1: bool,
+        payload: &[u8],
+        out: &mut BytesMut,
+    ) {
+        let mask = match self.role {
+            Role::Client => Some(self.keys.next()),
+            Role::Server => None,
+        };
+        let header = FrameHeader {
+            fin,
+            rsv1,
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask,
+            payload_len: payload.len() as u64,
+        };
+        out.reserve(header.len() + payload.len());
+        header.encode(out);
+        let start = out.len();
+        out.put_slice(payload);
+        if let Some(key) = mask {
+            apply_mask(&mut out[start..], key, 0);
+        }
+    }
+
+    /// Encodes `msg` into a buffer of its own.
+    pub fn encode_to_bytes(&mut self, msg: &Message) -> Bytes {
+        let mut out = BytesMut::new();
+        self.encode(msg, &mut out);
+        out.freeze()
+    }
+}

@@ -1,0 +1,173 @@
+//! The reading half: decodes messages, answers pings, and drives the close
+//! handshake.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use tokio::io::{AsyncRead, AsyncReadExt, ReadHalf};
+
+use super::shared::Shared;
+use super::writer::{AfterClose, WsWriter};
+use crate::close::CloseFrame;
+use crate::decode::Decoder;
+use crate::message::Message;
+use crate::{Error, Role};
+
+/// Bytes asked of the transport per read.
+const READ_CHUNK: usize = 8 << 10;
+/// An idle connection's read buffer is given back when it grew past this.
+const KEEP_BUFFER: usize = 64 << 10;
+
+/// Receives on a connection.
+///
+/// Pings are answered with pongs automatically (and still returned, for
+/// applications that watch liveness). A close frame from the peer is
+/// answered and returned; after it, [`WsReader::next`] returns `None`.
+#[derive(Debug)]
+pub struct WsReader<S> {
+    io: ReadHalf<S>,
+    buf: BytesMut,
+    decoder: Decoder,
+    writer: WsWriter,
+    shared: Arc<Shared>,
+    role: Role,
+    close_timeout: Duration,
+    /// The peer's close frame was returned: only the end of TCP remains.
+    closing: bool,
+    finished: bool,
+}
+
+impl<S: AsyncRead> WsReader<S> {
+    pub(crate) fn new(
+        io: ReadHalf<S>,
+        buf: BytesMut,
+        decoder: Decoder,
+        writer: WsWriter,
+        shared: Arc<Shared>,
+        role: Role,
+        close_timeout: Duration,
+    ) -> Self {
+        Self {
+            io,
+            buf,
+            decoder,
+            writer,
+            shared,
+            role,
+            close_timeout,
+            closing: false,
+            finished: false,
+        }
+    }
+
+    /// The next message, `None` once the connection has ended (after a
+    /// close handshake, a close timeout, or an error already returned).
+    ///
+    /// A protocol violation is returned as `Err(Error::Protocol(_))` after
+    /// a close frame with the matching code was queued; the connection is
+    /// then dropped. Cancel-safe: dropping the future loses no data.
+    pub async fn next(&mut self) -> Option<Result<Message, Error>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            if self.closing {
+                self.finish_after_close().await;
+                return None;
+            }
+            match self.decoder.decode(&mut self.buf) {
+                Ok(Some(msg)) => {
+                    self.on_message(&msg).await;
+                    return Some(Ok(msg));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    self.finished = true;
+                    if self.shared.claim_close() {
+                        let frame = CloseFrame::new(e.close_code(), "");
+                        let _ = self
+                            .writer
+                            .enqueue_close(Some(frame), AfterClose::Fail)
+                            .await;
+                    }
+                    return Some(Err(e.into()));
+                }
+            }
+            if let Some(result) = self.fill().await {
+                self.finished = true;
+                return result.err().map(Err);
+            }
+        }
+    }
+
+    async fn on_message(&mut self, msg: &Message) {
+        match msg {
+            Message::Ping(payload) => self.writer.pong(payload.clone()),
+            Message::Close(frame) => {
+                self.closing = true;
+                self.shared.set_close_received();
+                if self.shared.claim_close() {
+                    // Echo the status code (RFC 6455 section 5.5.1).
+                    let reply = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
+                    let _ = self.writer.enqueue_close(reply, AfterClose::Reply).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Reads more bytes. `None`: bytes arrived. `Some(Ok(()))`: the
+    /// connection ended cleanly. `Some(Err(_))`: it ended with an error.
+    async fn fill(&mut self) -> Option<Result<(), Error>> {
+        if self.buf.is_empty() && self.buf.capacity() > KEEP_BUFFER {
+            self.buf = BytesMut::new();
+        }
+        self.buf.reserve(READ_CHUNK);
+        loop {
+            let changed = self.shared.changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            let deadline = self.shared.read_deadline(self.close_timeout);
+            tokio::select! {
+                read = self.io.read_buf(&mut self.buf) => {
+                    return match read {
+                        Ok(0) if self.shared.close_sent() => Some(Ok(())),
+                        Ok(0) => Some(Err(Error::ResetWithoutClose)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e.into())),
+                    };
+                }
+                () = sleep_until(deadline) => {
+                    // The peer never answered our close frame.
+                    return Some(Ok(()));
+                }
+                () = &mut changed => {}
+            }
+        }
+    }
+
+    /// After the peer's close frame: a server is done (its writer drops
+    /// TCP); a client waits, within the close timeout, for the server to
+    /// drop TCP first (RFC 6455 section 7.1.1).
+    async fn finish_after_close(&mut self) {
+        self.finished = true;
+        if self.role == Role::Client {
+            let mut sink = [0u8; 1024];
+            let drain = async { while matches!(self.io.read(&mut sink).await, Ok(n) if n > 0) {} };
+            let _ = tokio::time::timeout(self.close_timeout, drain).await;
+        }
+    }
+
+    /// A handle to send on the same connection.
+    pub fn writer(&self) -> &WsWriter {
+        &self.writer
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,279 @@
+//! The writing half: a cloneable handle feeding one writer task per
+//! connection, which encodes in order and writes whatever is queued in one
+//! vectored write.
+
+use std::io::IoSlice;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{Buf, Bytes, BytesMut};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+use super::shared::Shared;
+use crate::close::CloseFrame;
+use crate::encode::Encoder;
+use crate::message::Message;
+use crate::{Error, Role};
+
+/// What happens after the close frame is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AfterClose {
+    /// We started the close: wait for the peer's close frame (bounded by
+    /// the close timeout), then end.
+    AwaitPeer,
+    /// We answered the peer's close: a server drops TCP now, a client
+    /// leaves that to the server (the reader waits for it).
+    Reply,
+    /// The connection failed: drop TCP now.
+    Fail,
+}
+
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    Message(Message),
+    Frame(Bytes),
+    Close(Option<CloseFrame>, AfterClose),
+}
+
+/// `try_send` could not queue the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TrySendError {
+    /// The write queue is full (the peer reads slower than we send).
+    #[error("write queue full")]
+    Full,
+    /// The connection is closed or closing.
+    #[error("connection closed")]
+    Closed,
+}
+
+/// Sends on a connection. Cheap to clone; every clone feeds the same
+/// ordered queue, which one task per connection drains.
+///
+/// Messages are queued, not written, when `send` returns: `send` waits
+/// only for room in the queue ([`Config::write_queue_frames`](crate::Config::write_queue_frames)).
+#[derive(Debug, Clone)]
+pub struct WsWriter {
+    tx: mpsc::Sender<Outgoing>,
+    shared: Arc<Shared>,
+    role: Role,
+}
+
+impl WsWriter {
+    /// Starts the writer task over `io` and returns its handle.
+    pub(crate) fn spawn<W>(
+        io: W,
+        encoder: Encoder,
+        shared: Arc<Shared>,
+        queue: usize,
+        close_timeout: Duration,
+    ) -> Self
+    where
+        W: AsyncWrite + Unpin + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel(queue);
+        let role = encoder.role();
+        tokio::spawn(write_loop(io, rx, encoder, shared.clone(), close_timeout));
+        Self { tx, shared, role }
+    }
+
+    /// Queues a message. A `Message::Close` starts the close handshake
+    /// (as [`WsWriter::close`]). Fails once the connection is closing.
+    pub async fn send(&self, msg: Message) -> Result<(), Error> {
+        if let Message::Close(frame) = msg {
+            return self.close(frame).await;
+        }
+        if self.shared.close_claimed() {
+            return Err(Error::ConnectionClosed);
+        }
+        self.tx
+            .send(Outgoing::Message(msg))
+            .await
+            .map_err(|_| Error::ConnectionClosed)
+    }
+
+    /// Queues a message without waiting; fails when the queue is full.
+    pub fn try_send(&self, msg: Message) -> Result<(), TrySendError> {
+        if self.shared.close_claimed() {
+            return Err(TrySendError::Closed);
+        }
+        self.try_push(Outgoing::Message(msg))
+    }
+
+    /// Queues a complete pre-encoded frame, such as one made by
+    /// [`encode_server_frame`](crate::frame::encode_server_frame), so that a
+    /// broadcast encodes once and every connection shares the bytes.
+    /// Server connections only (client frames are masked one by one).
+    pub async fn send_frame(&self, frame: Bytes) -> Result<(), Error> {
+        if self.role == Role::Client {
+            return Err(Error::SharedFrameOnClient);
+        }
+        if self.shared.close_claimed() {
+            return Err(Error::ConnectionClosed);
+        }
+        self.tx
+            .send(Outgoing::Frame(frame))
+            .await
+            .map_err(|_| Error::ConnectionClosed)
+    }
+
+    /// [`WsWriter::send_frame`] without waiting.
+    pub fn try_send_frame(&self, frame: Bytes) -> Result<(), TrySendError> {
+        if self.role == Role::Client || self.shared.close_claimed() {
+            return Err(TrySendError::Closed);
+        }
+        self.try_push(Outgoing::Frame(frame))
+    }
+
+    fn try_push(&self, item: Outgoing) -> Result<(), TrySendError> {
+        self.tx.try_send(item).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => TrySendError::Full,
+            mpsc::error::TrySendError::Closed(_) => TrySendError::Closed,
+        })
+    }
+
+    /// Starts the close handshake: queues a close frame after everything
+    /// already queued. The reader then sees the peer's close frame and
+    /// ends; if the peer does not answer within the close timeout, the
+    /// connection is dropped. Does nothing if closing already started.
+    pub async fn close(&self, frame: Option<CloseFrame>) -> Result<(), Error> {
+        if !self.shared.claim_close() {
+            return Ok(());
+        }
+        self.enqueue_close(frame, AfterClose::AwaitPeer).await
+    }
+
+    /// Queues the close frame once its right to be sent was claimed.
+    pub(crate) async fn enqueue_close(
+        &self,
+        frame: Option<CloseFrame>,
+        after: AfterClose,
+    ) -> Result<(), Error> {
+        self.tx
+            .send(Outgoing::Close(frame, after))
+            .await
+            .map_err(|_| Error::ConnectionClosed)
+    }
+
+    /// Queues a pong (or drops it when the queue is full: only the latest
+    /// pong matters, RFC 6455 section 5.5.3).
+    pub(crate) fn pong(&self, payload: Bytes) {
+        if !self.shared.close_claimed() {
+            let _ = self.tx.try_send(Outgoing::Message(Message::Pong(payload)));
+        }
+    }
+
+    /// Whether the connection is closing or closed (no more sends).
+    pub fn is_closed(&self) -> bool {
+        self.shared.close_claimed() || self.tx.is_closed()
+    }
+
+    /// Resolves when the writer task has ended (the connection is closed on
+    /// our side).
+    pub async fn closed(&self) {
+        self.tx.closed().await;
+    }
+}
+
+/// Most slices handed to one vectored write.
+const MAX_IOV: usize = 64;
+/// Most queued items taken per wakeup.
+const BATCH: usize = 256;
+
+async fn write_loop<W>(
+    mut io: W,
+    mut rx: mpsc::Receiver<Outgoing>,
+    mut encoder: Encoder,
+    shared: Arc<Shared>,
+    close_timeout: Duration,
+) where
+    W: AsyncWrite + Unpin,
+{
+    let role = encoder.role();
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut bufs: Vec<Bytes> = Vec::with_capacity(BATCH);
+    let mut scratch = BytesMut::new();
+    let mut shutdown = role == Role::Server;
+    loop {
+        if rx.recv_many(&mut batch, BATCH).await == 0 {
+            break;
+        }
+        let mut close = None;
+        for item in batch.drain(..) {
+            if close.is_some() {
+                continue;
+            }
+            match item {
+                Outgoing::Frame(frame) => bufs.push(frame),
+                Outgoing::Message(msg) => {
+                    encoder.encode(&msg, &mut scratch);
+                    bufs.push(scratch.split().freeze());
+                }
+                Outgoing::Close(frame, after) => {
+                    encoder.encode(&Message::Close(frame), &mut scratch);
+                    bufs.push(scratch.split().freeze());
+                    close = Some(after);
+                }
+            }
+        }
+        if write_all(&mut io, &mut bufs).await.is_err() {
+            shutdown = false;
+            break;
+        }
+        if let Some(after) = close {
+            shared.set_close_sent();
+            match after {
+                AfterClose::AwaitPeer => shared.wait_close_received(close_timeout).await,
+                AfterClose::Reply => {}
+                AfterClose::Fail => shutdown = true,
+            }
+            break;
+        }
+    }
+    rx.close();
+    if shutdown {
+        let _ = io.shutdown().await;
+    }
+    shared.set_writer_done();
+}
+
+/// Writes every buffer, many per system call, then flushes.
+async fn write_all<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    bufs: &mut Vec<Bytes>,
+) -> std::io::Result<()> {
+    let mut first = 0;
+    loop {
+        while first < bufs.len() && bufs[first].is_empty() {
+            first += 1;
+        }
+        if first == bufs.len() {
+            break;
+        }
+        let n = {
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            let mut count = 0;
+            for (slot, buf) in slices.iter_mut().zip(&bufs[first..]) {
+                *slot = IoSlice::new(buf);
+                count += 1;
+            }
+            io.write_vectored(&slices[..count]).await?
+        };
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        let mut left = n;
+        while left > 0 {
+            let len = bufs[first].len();
+            if left >= len {
+                left -= len;
+                first += 1;
+            } else {
+                bufs[first].advance(left);
+                left = 0;
+            }
+        }
+    }
+    bufs.clear();
+    io.flush().await
+}
