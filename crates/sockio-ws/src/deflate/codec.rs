@@ -1,8 +1,8 @@
 //! The compressor and decompressor of one connection.
 //!
 //! Both are created on first use, so an idle connection that negotiated
-//! deflate holds no zlib state, and both reset after each message when the
-//! sending side agreed to `*_no_context_takeover`.
+//! deflate holds no zlib state, and both are freed after each message when
+//! the sending side agreed to `*_no_context_takeover`.
 
 use bytes::BytesMut;
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
@@ -75,7 +75,9 @@ impl Deflater {
             out.truncate(out.len() - TRAILER.len());
         }
         if self.reset_each_message {
-            c.reset();
+            // Without context takeover nothing needs to survive the
+            // message: free the state (hundreds of KiB) until the next one.
+            self.state = None;
         }
     }
 }
@@ -167,12 +169,9 @@ impl Inflater {
     pub(crate) fn finish(&mut self, out: &mut BytesMut, limit: usize) -> Result<(), ProtocolError> {
         let result = self.inflate(&TRAILER, out, limit);
         self.produced = 0;
-        if let Some(d) = self
-            .state
-            .as_mut()
-            .filter(|_| self.reset_each_message || result.is_err())
-        {
-            d.reset(false);
+        if self.reset_each_message || result.is_err() {
+            // Nothing survives the message: free the state until the next.
+            self.state = None;
         }
         result
     }
