@@ -10,11 +10,16 @@
 //! cargo run --release -p sockio-ws --example echo_server -- 127.0.0.1:9001
 //! ```
 //! It prints `listening on ADDR` once bound (port 0 picks a free port).
+//! A plain `GET /` from a browser gets a page that talks to the server.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write as _;
 
+use http::header;
 use sockio_ws::{CloseFrame, Config, DeflateConfig, Message};
+use tokio::io::AsyncWriteExt;
+
+const PAGE: &str = include_str!("echo_page/index.html");
 
 fn config(deflate: bool) -> Config {
     let mut config = Config::default().max_message_size(16 << 20);
@@ -56,8 +61,29 @@ async fn main() -> std::io::Result<()> {
     }
 }
 
-async fn serve(tcp: tokio::net::TcpStream, config: &Config) -> Result<(), sockio_ws::Error> {
-    let mut ws = sockio_ws::accept(tcp, config).await?;
+async fn serve(mut tcp: tokio::net::TcpStream, config: &Config) -> Result<(), sockio_ws::Error> {
+    let (req, read) = sockio_ws::read_request(&mut tcp, config).await?;
+    if !req.headers().contains_key(header::UPGRADE) {
+        // A browser asking for the page.
+        let (status, body) = match req.uri().path() {
+            "/" => ("200 OK", PAGE),
+            _ => ("404 Not Found", "not found\n"),
+        };
+        let content_type = if status.starts_with("200") {
+            "text/html"
+        } else {
+            "text/plain"
+        };
+        let head = format!(
+            "HTTP/1.1 {status}\r\nContent-Type: {content_type}; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        tcp.write_all(head.as_bytes()).await?;
+        tcp.write_all(body.as_bytes()).await?;
+        tcp.shutdown().await?;
+        return Ok(());
+    }
+    let mut ws = sockio_ws::accept_request(tcp, &req, read, config).await?;
     while let Some(msg) = ws.next().await {
         match msg? {
             Message::Text(text) => {

@@ -73,8 +73,8 @@ pub use error::{Error, HandshakeError, ProtocolError};
 pub use message::{Message, Utf8Bytes};
 #[cfg(feature = "tokio")]
 pub use stream::{
-    TrySendError, WebSocketStream, WsReader, WsWriter, accept, accept_with_request,
-    client_handshake, connect,
+    TrySendError, WebSocketStream, WsReader, WsWriter, accept, accept_request, accept_with_request,
+    client_handshake, connect, read_request,
 };
 
 /// Which end of the connection this endpoint is. The rules that differ

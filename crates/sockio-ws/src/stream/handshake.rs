@@ -34,12 +34,33 @@ pub async fn accept_with_request<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let (req, read) = match read_request(&mut io, config).await {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            reject(&mut io, &e).await;
+            return Err(e);
+        }
+    };
+    let ws = accept_request(io, &req, read, config).await?;
+    Ok((ws, req))
+}
+
+/// Reads one HTTP request head from a raw transport, within
+/// [`Config::max_handshake_size`], [`Config::max_headers`] and
+/// [`Config::handshake_timeout`]. Returns the request and the bytes read
+/// past its head. For servers that answer plain HTTP on the same port and
+/// upgrade only some requests (with [`accept_request`]).
+pub async fn read_request<S>(io: &mut S, config: &Config) -> Result<(Request<()>, BytesMut), Error>
+where
+    S: AsyncRead + Unpin,
+{
     let mut buf = BytesMut::with_capacity(1024);
-    let read_request = async {
+    let read = async {
         let mut searched = 0;
         loop {
-            if let Some(parsed) = server::parse_request(&buf, searched, config)? {
-                return Ok(parsed);
+            if let Some((req, len)) = server::parse_request(&buf, searched, config)? {
+                let _ = buf.split_to(len);
+                return Ok((req, buf));
             }
             searched = buf.len();
             buf.reserve(1024);
@@ -48,39 +69,55 @@ where
             }
         }
     };
-    let outcome = match tokio::time::timeout(config.handshake_timeout, read_request).await {
+    match tokio::time::timeout(config.handshake_timeout, read).await {
         Ok(outcome) => outcome,
         Err(_) => Err(Error::Handshake(HandshakeError::Timeout)),
-    };
-    let accepted = outcome.and_then(|(req, len)| {
-        let accepted = server::accept(&req, config)?;
-        Ok((req, len, accepted))
-    });
-    match accepted {
-        Ok((req, len, accepted)) => {
-            let _ = buf.split_to(len);
+    }
+}
+
+/// Answers a request read with [`read_request`]: `101` and the
+/// connection if it is a valid upgrade, else the error status, and the
+/// transport is shut down.
+pub async fn accept_request<S>(
+    mut io: S,
+    req: &Request<()>,
+    read: BytesMut,
+    config: &Config,
+) -> Result<WebSocketStream<S>, Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    match server::accept(req, config) {
+        Ok(accepted) => {
             let mut response = BytesMut::new();
             accepted.write_response(&mut response);
             io.write_all(&response).await?;
             io.flush().await?;
-            let ws = WebSocketStream::from_partially_read(
+            Ok(WebSocketStream::from_partially_read(
                 io,
-                buf,
+                read,
                 Role::Server,
                 config,
                 accepted.deflate,
-            );
-            Ok((ws, req))
+            ))
         }
-        Err(Error::Handshake(e)) => {
-            if !matches!(e, HandshakeError::UnexpectedEof | HandshakeError::Timeout) {
-                let _ = io.write_all(&error_response(&e)).await;
-            }
-            let _ = io.shutdown().await;
-            Err(Error::Handshake(e))
+        Err(e) => {
+            let e = Error::Handshake(e);
+            reject(&mut io, &e).await;
+            Err(e)
         }
-        Err(e) => Err(e),
     }
+}
+
+/// Sends the error response for a failed handshake (when the peer is
+/// still there to read it) and shuts the transport down.
+async fn reject<S: AsyncWrite + Unpin>(io: &mut S, e: &Error) {
+    if let Error::Handshake(e) = e
+        && !matches!(e, HandshakeError::UnexpectedEof | HandshakeError::Timeout)
+    {
+        let _ = io.write_all(&error_response(e)).await;
+    }
+    let _ = io.shutdown().await;
 }
 
 /// Client side over any transport (a `TcpStream`, or a TLS stream for

@@ -16,7 +16,9 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncWrite};
 
-pub use handshake::{accept, accept_with_request, client_handshake, connect};
+pub use handshake::{
+    accept, accept_request, accept_with_request, client_handshake, connect, read_request,
+};
 pub use reader::WsReader;
 pub use writer::{TrySendError, WsWriter};
 
