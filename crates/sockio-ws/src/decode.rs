@@ -10,7 +10,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::close::CloseFrame;
-use crate::deflate::{DeflateParams, Inflater};
+use crate::deflate::{DeflateParams, Inflater, max_compressed_len};
 use crate::frame::{FrameHeader, OpCode};
 use crate::mask::apply_mask;
 use crate::message::{Message, Utf8Bytes};
@@ -208,14 +208,25 @@ impl Decoder {
             }
             _ => {}
         }
-        if h.payload_len > self.limits.max_frame as u64 {
+        // A compressed message may be a little larger on the wire than the
+        // limits (incompressible data grows); its real size is bounded by
+        // `max_decompressed` as it inflates.
+        let compressed = h.rsv1 || self.partial.as_ref().is_some_and(|p| p.compressed);
+        let allow = |limit: usize| {
+            if compressed {
+                max_compressed_len(limit)
+            } else {
+                limit
+            }
+        };
+        if h.payload_len > allow(self.limits.max_frame) as u64 {
             return Err(ProtocolError::FrameTooLarge {
                 len: h.payload_len,
                 max: self.limits.max_frame,
             });
         }
         let so_far = self.partial.as_ref().map_or(0, |p| p.wire_len) as u64;
-        if so_far + h.payload_len > self.limits.max_message as u64 {
+        if so_far + h.payload_len > allow(self.limits.max_message) as u64 {
             return Err(ProtocolError::MessageTooLarge {
                 max: self.limits.max_message,
             });

@@ -42,10 +42,7 @@ fn rfc6455_section_5_7_examples() {
 
     // A fragmented unmasked text message.
     let fragmented = [0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f];
-    assert_eq!(
-        decode_all(&mut client, &fragmented),
-        (vec![hello.clone()], None)
-    );
+    assert_eq!(decode_all(&mut client, &fragmented), (vec![hello], None));
 
     // Unmasked ping, masked pong.
     let ping = [0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f];

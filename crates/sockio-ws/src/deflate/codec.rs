@@ -13,6 +13,14 @@ use crate::ProtocolError;
 /// each message and the receiver appends back.
 const TRAILER: [u8; 4] = [0x00, 0x00, 0xff, 0xff];
 
+/// The most bytes a deflate encoder may reasonably turn `len` bytes into,
+/// so that a compressed message of an allowed size is not refused for its
+/// overhead: nine bits per byte (fixed-Huffman literals, what zlib-rs's
+/// fastest level emits for random data), plus block headers and the flush.
+pub(crate) fn max_compressed_len(len: usize) -> usize {
+    len.saturating_add(len / 8).saturating_add(64)
+}
+
 /// zlib's raw deflate takes window bits 9 to 15 (see the module docs of
 /// `deflate` for why 8 becomes 9).
 fn zlib_bits(bits: u8) -> u8 {
@@ -73,6 +81,13 @@ impl Deflater {
         }
         if out[start..].ends_with(&TRAILER) {
             out.truncate(out.len() - TRAILER.len());
+        }
+        if out.len() == start {
+            // zlib writes nothing for an empty message right after a flush;
+            // an empty payload would not inflate (the receiver appends the
+            // trailer to it), so send an empty stored block (RFC 7692
+            // section 7.2.3.6).
+            out.extend_from_slice(&[0x00]);
         }
         if self.reset_each_message {
             // Without context takeover nothing needs to survive the
@@ -232,6 +247,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn empty_messages_between_others() {
+        for reset in [false, true] {
+            let mut d = Deflater::new(1, 15, reset);
+            let mut i = Inflater::new(15, reset);
+            for msg in [&b"a"[..], b"", b"", b"abc", b"", b"a"] {
+                round_trip(&mut d, &mut i, msg);
+            }
+        }
+    }
+
+    /// Worst-case expansion stays within [`max_compressed_len`].
+    #[test]
+    fn incompressible_data_expansion_is_bounded() {
+        let mut d = Deflater::new(1, 15, false);
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let data: Vec<u8> = (0..(1 << 20))
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut out = BytesMut::new();
+        d.compress(&data, &mut out);
+        assert!(out.len() > data.len());
+        assert!(out.len() <= max_compressed_len(data.len()), "{}", out.len());
     }
 
     #[test]

@@ -10,7 +10,7 @@
 mod codec;
 mod negotiate;
 
-pub(crate) use codec::{Deflater, Inflater};
+pub(crate) use codec::{Deflater, Inflater, max_compressed_len};
 pub(crate) use negotiate::{client_offer, negotiate_client, negotiate_server};
 
 /// How this endpoint negotiates permessage-deflate.
