@@ -1,0 +1,99 @@
+# Shared helpers for e2e/*/run scripts. Source it; do not execute it.
+# Expects E2E_SUITE to be set to a short suite name for messages.
+
+E2E_COMMON_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+E2E_DIR="$(cd "$E2E_COMMON_DIR/.." && pwd)"
+ROOT="$(cd "$E2E_DIR/.." && pwd)"
+ECHO_SERVER_BIN="$ROOT/target/release/examples/echo_server"
+export ROOT
+
+e2e_log() { echo "[$E2E_SUITE] $*" >&2; }
+
+# Print the closing line and exit: finish PASSED FAILED
+finish() {
+  local passed=$1 failed=$2
+  echo "$passed passed, $failed failed"
+  if [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]; then exit 0; fi
+  exit 1
+}
+
+# Run a command while holding an exclusive lock (serialises installs when
+# several suites start at once).
+with_lock() {
+  local name=$1; shift
+  mkdir -p "$ROOT/target"
+  if command -v flock >/dev/null 2>&1; then
+    (
+      flock 9 || exit 1
+      "$@"
+    ) 9>"$ROOT/target/.e2e-$name.lock"
+  else
+    "$@"
+  fi
+}
+
+_npm_ci_if_needed() {
+  local stamp="$E2E_DIR/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$E2E_DIR/package-lock.json" -nt "$stamp" ] || [ "$E2E_DIR/package.json" -nt "$stamp" ]; then
+    e2e_log "npm ci in $E2E_DIR"
+    (cd "$E2E_DIR" && npm ci --no-audit --no-fund >&2)
+  fi
+}
+
+# Install e2e/node_modules with `npm ci` when missing or older than the lockfile.
+ensure_node_modules() {
+  if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    e2e_log "node and npm are required"
+    return 1
+  fi
+  with_lock npm _npm_ci_if_needed
+}
+
+# Make sure the echo server under test is available. With ECHO_SERVER_CMD set
+# nothing is built. Otherwise the example is built with cargo (a no-op when it
+# is up to date); E2E_NO_BUILD=1 skips that when the binary already exists.
+ensure_echo_server() {
+  if [ -n "${ECHO_SERVER_CMD:-}" ]; then
+    e2e_log "server under test: ECHO_SERVER_CMD=$ECHO_SERVER_CMD"
+    return 0
+  fi
+  if [ "${E2E_NO_BUILD:-}" = 1 ] && [ -x "$ECHO_SERVER_BIN" ]; then
+    e2e_log "server under test: $ECHO_SERVER_BIN (not rebuilt: E2E_NO_BUILD=1)"
+    return 0
+  fi
+  if command -v cargo >/dev/null 2>&1; then
+    e2e_log "cargo build --release -p sockio-ws --example echo_server"
+    if ! (cd "$ROOT" && with_lock cargo cargo build --release -p sockio-ws --example echo_server >&2); then
+      e2e_log "building the echo server failed"
+      return 1
+    fi
+  fi
+  if [ ! -x "$ECHO_SERVER_BIN" ]; then
+    e2e_log "echo server binary missing: $ECHO_SERVER_BIN (and cargo could not build it)"
+    return 1
+  fi
+  e2e_log "server under test: $ECHO_SERVER_BIN"
+}
+
+# Run node's test runner on the given files: spec output to the terminal, TAP
+# to a file whose summary is parsed. Ends the script with finish().
+run_node_tests() {
+  local tap rc passed failed cancelled
+  tap="$(mktemp)"
+  (cd "$ROOT" && node --test \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=tap --test-reporter-destination="$tap" \
+    "$@")
+  rc=$?
+  passed=$(sed -n 's/^# pass \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+  failed=$(sed -n 's/^# fail \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+  cancelled=$(sed -n 's/^# cancelled \([0-9][0-9]*\)$/\1/p' "$tap" | tail -n 1)
+  rm -f "$tap"
+  passed=${passed:-0}
+  failed=$(( ${failed:-0} + ${cancelled:-0} ))
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    e2e_log "node --test exited with $rc"
+    failed=1
+  fi
+  finish "$passed" "$failed"
+}
