@@ -97,3 +97,27 @@ run_node_tests() {
   fi
   finish "$passed" "$failed"
 }
+
+# The Python venv of the e2e suites (websockets, pytest), made or updated
+# from e2e/ws-python/requirements.txt.
+VENV="$ROOT/target/e2e-venv"
+PY="$VENV/bin/python"
+REQ="$E2E_DIR/ws-python/requirements.txt"
+
+ensure_venv() {
+  local want have=""
+  want="$(sha256sum "$REQ" | cut -d' ' -f1)"
+  [ -f "$VENV/.requirements.sha256" ] && have="$(cat "$VENV/.requirements.sha256")"
+  if [ -x "$PY" ] && "$PY" -c 'import sys' 2>/dev/null && [ "$want" = "$have" ]; then
+    return 0
+  fi
+  if [ ! -x "$PY" ] || ! "$PY" -c 'import sys' 2>/dev/null; then
+    e2e_log "creating venv $VENV"
+    rm -rf "$VENV"
+    python3 -m venv "$VENV" || return 1
+  fi
+  e2e_log "pip install -r $REQ"
+  "$PY" -m pip install --quiet --disable-pip-version-check -r "$REQ" >&2 || return 1
+  echo "$want" > "$VENV/.requirements.sha256"
+}
+

@@ -123,6 +123,34 @@ impl Encoder {
         }
     }
 
+    /// Appends a data message as frames of at most `fragment` payload
+    /// bytes (compressed first when negotiated and over the threshold;
+    /// only the first frame carries RSV1). Control messages are never
+    /// fragmented and go through [`Encoder::encode`].
+    pub fn encode_fragmented(&mut self, msg: &Message, fragment: usize, out: &mut BytesMut) {
+        let (opcode, payload) = match msg {
+            Message::Text(t) => (OpCode::Text, t.as_bytes()),
+            Message::Binary(b) => (OpCode::Binary, b),
+            control => return self.encode(control, out),
+        };
+        let fragment = fragment.max(1);
+        let mut compressed = BytesMut::new();
+        let (payload, rsv1): (&[u8], bool) = match &mut self.deflater {
+            Some(d) if payload.len() >= self.threshold => {
+                d.compress(payload, &mut compressed);
+                (&compressed, true)
+            }
+            _ => (payload, false),
+        };
+        let count = payload.len().div_ceil(fragment).max(1);
+        for i in 0..count {
+            let piece = &payload
+                [(i * fragment).min(payload.len())..((i + 1) * fragment).min(payload.len())];
+            let op = if i == 0 { opcode } else { OpCode::Continuation };
+            self.encode_frame(op, i == count - 1, rsv1 && i == 0, piece, out);
+        }
+    }
+
     /// Appends one raw frame, masked if this is a client. `rsv1` marks a
     /// compressed payload (the caller compressed it). Use it to send a
     /// message in fragments: the first frame with the data opcode, the

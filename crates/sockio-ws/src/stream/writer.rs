@@ -32,6 +32,7 @@ pub(crate) enum AfterClose {
 #[derive(Debug)]
 pub(crate) enum Outgoing {
     Message(Message),
+    Fragmented(Message, usize),
     Frame(Bytes),
     Close(Option<CloseFrame>, AfterClose),
 }
@@ -88,6 +89,22 @@ impl WsWriter {
         }
         self.tx
             .send(Outgoing::Message(msg))
+            .await
+            .map_err(|_| Error::ConnectionClosed)
+    }
+
+    /// Queues a data message to be sent as frames of at most `fragment`
+    /// payload bytes (a large message then interleaves with pings instead
+    /// of holding the line for its whole length on the receiving side).
+    pub async fn send_fragmented(&self, msg: Message, fragment: usize) -> Result<(), Error> {
+        if !msg.is_data() {
+            return self.send(msg).await;
+        }
+        if self.shared.close_claimed() {
+            return Err(Error::ConnectionClosed);
+        }
+        self.tx
+            .send(Outgoing::Fragmented(msg, fragment))
             .await
             .map_err(|_| Error::ConnectionClosed)
     }
@@ -207,6 +224,10 @@ async fn write_loop<W>(
                 Outgoing::Frame(frame) => bufs.push(frame),
                 Outgoing::Message(msg) => {
                     encoder.encode(&msg, &mut scratch);
+                    bufs.push(scratch.split().freeze());
+                }
+                Outgoing::Fragmented(msg, fragment) => {
+                    encoder.encode_fragmented(&msg, fragment, &mut scratch);
                     bufs.push(scratch.split().freeze());
                 }
                 Outgoing::Close(frame, after) => {
