@@ -14,6 +14,15 @@ pub(crate) use codec::{Deflater, Inflater, max_compressed_len};
 pub(crate) use negotiate::{client_offer, negotiate_client, negotiate_server};
 
 /// How this endpoint negotiates permessage-deflate.
+///
+/// Memory: zlib state is made on a connection's first compressed message,
+/// not at the handshake, so idle connections cost nothing extra. With
+/// context takeover (the default) a connection that has sent and received
+/// compressed messages keeps about 330 KiB of compressor and decompressor
+/// state at window 15 (measured: `tests/deflate_memory.rs` holds it under
+/// 400 KiB). With `server_no_context_takeover` and
+/// `client_no_context_takeover` the state is freed after every message and
+/// an idle connection stays under 48 KiB in all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct DeflateConfig {
