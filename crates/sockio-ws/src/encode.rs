@@ -51,6 +51,10 @@ impl MaskKeys {
     }
 }
 
+/// Payloads at least this long are written from their own buffer rather
+/// than copied behind the frame header.
+const ZERO_COPY_MIN: usize = 4096;
+
 /// Encodes the frames sent by one endpoint: masking for a client,
 /// compression when negotiated.
 #[derive(Debug)]
@@ -121,6 +125,42 @@ impl Encoder {
             }
             _ => self.encode_frame(opcode, true, false, payload, out),
         }
+    }
+
+    /// Like [`Encoder::encode`], but for a large uncompressed server
+    /// message appends only the frame header to `out` and returns the
+    /// payload, to be written after it without copying (a vectored write
+    /// sends both).
+    pub fn encode_zero_copy(&mut self, msg: &Message, out: &mut BytesMut) -> Option<Bytes> {
+        let payload = match msg {
+            Message::Text(t) => t.as_bytes(),
+            Message::Binary(b) => b,
+            _ => {
+                self.encode(msg, out);
+                return None;
+            }
+        };
+        let compress = self.deflater.is_some() && payload.len() >= self.threshold;
+        if self.role == Role::Client || compress || payload.len() < ZERO_COPY_MIN {
+            self.encode(msg, out);
+            return None;
+        }
+        let opcode = if matches!(msg, Message::Text(_)) {
+            OpCode::Text
+        } else {
+            OpCode::Binary
+        };
+        FrameHeader {
+            fin: true,
+            rsv1: false,
+            rsv2: false,
+            rsv3: false,
+            opcode,
+            mask: None,
+            payload_len: payload.len() as u64,
+        }
+        .encode(out);
+        Some(payload.clone())
     }
 
     /// Appends a data message as frames of at most `fragment` payload

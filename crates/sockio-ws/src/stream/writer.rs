@@ -223,8 +223,9 @@ async fn write_loop<W>(
             match item {
                 Outgoing::Frame(frame) => bufs.push(frame),
                 Outgoing::Message(msg) => {
-                    encoder.encode(&msg, &mut scratch);
+                    let payload = encoder.encode_zero_copy(&msg, &mut scratch);
                     bufs.push(scratch.split().freeze());
+                    bufs.extend(payload);
                 }
                 Outgoing::Fragmented(msg, fragment) => {
                     encoder.encode_fragmented(&msg, fragment, &mut scratch);
