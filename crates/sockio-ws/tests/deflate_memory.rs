@@ -2,6 +2,7 @@
 //! permessage-deflate and each exchanged one compressed message, with and
 //! without context takeover. The budgets are the ones documented on
 //! [`sockio_ws::DeflateConfig`].
+#![allow(clippy::print_stderr)]
 
 mod support;
 
@@ -91,7 +92,6 @@ async fn idle_deflate_connections_stay_within_budget() {
     )
     .await;
     let takeover = per_connection_bytes("permessage-deflate", DeflateParams::default()).await;
-    #[allow(clippy::print_stderr)]
     eprintln!("per connection: {no_takeover} B without context takeover, {takeover} B with");
     // Without context takeover the zlib state is freed after each message.
     assert!(no_takeover < 48 << 10, "{no_takeover}");
