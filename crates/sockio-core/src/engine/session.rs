@@ -1,0 +1,448 @@
+//! The Engine.IO session state machine (server role), sans-IO.
+//!
+//! A [`Session`] is fed what arrives on its transports and the current time,
+//! and hands out what to send, what happened, and when it next needs to be
+//! woken. It never reads a clock, sleeps or touches a socket: the server
+//! drives it, and tests drive it with a virtual clock.
+//!
+//! Timing follows engine.io 6.6: the first ping goes out one
+//! `ping_interval` after the open packet; a pong re-arms the interval from
+//! the moment it arrives; a ping unanswered `ping_timeout` after it was
+//! queued closes the session with [`CloseReason::PingTimeout`]. An upgrade
+//! must complete within `upgrade_timeout` of its probe starting.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::config::EngineConfig;
+use super::packet::{Packet, Protocol, Str};
+
+/// The transport a session (currently) uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    WebSocket,
+}
+
+impl TransportKind {
+    /// The name used in the `transport` query parameter.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Polling => "polling",
+            Self::WebSocket => "websocket",
+        }
+    }
+}
+
+/// Why a session closed; the strings are the reference server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The client closed the transport, or sent a close packet.
+    TransportClose,
+    /// The transport failed (an overlapping poll, a write error, a
+    /// heartbeat in the wrong direction).
+    TransportError,
+    /// The client did not answer a ping in time.
+    PingTimeout,
+    /// The client sent something that is not Engine.IO.
+    ParseError,
+    /// The server closed the session.
+    ForcedClose,
+    /// The server is shutting down.
+    ServerShuttingDown,
+}
+
+impl CloseReason {
+    /// The reason as engine.io reports it ("ping timeout", …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TransportClose => "transport close",
+            Self::TransportError => "transport error",
+            Self::PingTimeout => "ping timeout",
+            Self::ParseError => "parse error",
+            Self::ForcedClose => "forced close",
+            Self::ServerShuttingDown => "server shutting down",
+        }
+    }
+}
+
+impl fmt::Display for CloseReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happened on a session, for the layer above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A text message from the client.
+    Message(Str),
+    /// A binary message from the client.
+    Binary(Bytes),
+    /// The session moved to the WebSocket transport.
+    Upgraded,
+    /// An upgrade was abandoned (timeout or a bad probe); the probing
+    /// WebSocket must be closed, the session stays on polling.
+    UpgradeFailed,
+    /// The session closed; nothing more will happen.
+    Closed(CloseReason),
+}
+
+/// An upgrade in progress.
+#[derive(Debug, Clone, Copy)]
+struct Upgrade {
+    deadline: Instant,
+    probed: bool,
+}
+
+/// What the probing WebSocket must do with a packet it received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UpgradeStep {
+    /// Send this packet on the probing WebSocket (the `3probe` answer).
+    Reply(Packet),
+    /// The upgrade is complete: the WebSocket is now the session's
+    /// transport.
+    Upgraded,
+    /// Nothing to do yet.
+    Wait,
+    /// The upgrade failed: close the probing WebSocket.
+    Abort,
+}
+
+/// Why an upgrade cannot start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpgradeRefused {
+    /// Upgrades are disabled, the session is not on polling, or it is
+    /// upgrading or upgraded already.
+    NotAllowed,
+    /// The session is closed.
+    Closed,
+}
+
+/// One Engine.IO session, server side.
+#[derive(Debug)]
+pub struct Session {
+    sid: String,
+    protocol: Protocol,
+    ping_interval: Duration,
+    ping_timeout: Duration,
+    upgrade_timeout: Duration,
+    allow_upgrades: bool,
+    transport: TransportKind,
+    upgraded: bool,
+    upgrade: Option<Upgrade>,
+    outbox: VecDeque<Packet>,
+    events: VecDeque<Event>,
+    next_ping: Option<Instant>,
+    pong_deadline: Option<Instant>,
+    closed: Option<CloseReason>,
+    /// The packet a pending poll is answered with once the session closed
+    /// (`1` for a server-side close, `6` when the client asked to close).
+    final_poll: Option<Packet>,
+}
+
+impl Session {
+    /// Opens a session on `transport` at `now`, queueing the open packet
+    /// with the handshake. `sid` must be unique and unguessable (the server
+    /// draws it from the OS RNG).
+    pub fn new(
+        sid: String,
+        config: &EngineConfig,
+        transport: TransportKind,
+        protocol: Protocol,
+        now: Instant,
+    ) -> Self {
+        let allow_upgrades = config.allow_upgrades && config.websocket;
+        let mut s = Self {
+            sid,
+            protocol,
+            ping_interval: config.ping_interval,
+            ping_timeout: config.ping_timeout,
+            upgrade_timeout: config.upgrade_timeout,
+            allow_upgrades,
+            transport,
+            upgraded: false,
+            upgrade: None,
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+            next_ping: None,
+            pong_deadline: None,
+            closed: None,
+            final_poll: None,
+        };
+        let handshake = s.handshake(config.max_payload);
+        s.outbox.push_back(Packet::Open(Bytes::from(handshake)));
+        match protocol {
+            // v4: the server pings.
+            Protocol::V4 => s.next_ping = Some(now + s.ping_interval),
+            // v3: the client pings; the server expects one in time.
+            Protocol::V3 => s.pong_deadline = Some(now + s.ping_interval + s.ping_timeout),
+        }
+        s
+    }
+
+    /// The handshake JSON (`sid`, `upgrades`, `pingInterval`,
+    /// `pingTimeout`, `maxPayload`), exactly the reference's keys.
+    fn handshake(&self, max_payload: usize) -> String {
+        let upgrades = if self.transport == TransportKind::Polling && self.allow_upgrades {
+            r#"["websocket"]"#
+        } else {
+            "[]"
+        };
+        format!(
+            r#"{{"sid":"{}","upgrades":{upgrades},"pingInterval":{},"pingTimeout":{},"maxPayload":{max_payload}}}"#,
+            self.sid,
+            self.ping_interval.as_millis(),
+            self.ping_timeout.as_millis(),
+        )
+    }
+
+    /// The session id.
+    pub fn sid(&self) -> &str {
+        &self.sid
+    }
+
+    /// The protocol revision the client speaks.
+    pub fn protocol(&self) -> Protocol {
+        self.protocol
+    }
+
+    /// The current transport.
+    pub fn transport(&self) -> TransportKind {
+        self.transport
+    }
+
+    /// Whether the session moved to WebSocket by an upgrade.
+    pub fn is_upgraded(&self) -> bool {
+        self.upgraded
+    }
+
+    /// Whether an upgrade is in progress.
+    pub fn is_upgrading(&self) -> bool {
+        self.upgrade.is_some()
+    }
+
+    /// Why the session closed, if it did.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.closed
+    }
+
+    /// Whether the session is closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.is_some()
+    }
+
+    // ----- input from the current transport -----
+
+    /// A packet from the client on the current transport.
+    pub fn handle_packet(&mut self, packet: Packet, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        match (packet, self.protocol) {
+            (Packet::Pong(_), Protocol::V4) => {
+                self.pong_deadline = None;
+                self.next_ping = Some(now + self.ping_interval);
+            }
+            (Packet::Ping(data), Protocol::V3) => {
+                self.pong_deadline = Some(now + self.ping_interval + self.ping_timeout);
+                self.outbox.push_back(Packet::Pong(data));
+            }
+            // A heartbeat in the wrong direction.
+            (Packet::Ping(_) | Packet::Pong(_), _) => self.close_with(CloseReason::TransportError),
+            (Packet::Message(text), _) => self.events.push_back(Event::Message(text)),
+            (Packet::Binary(data), _) => self.events.push_back(Event::Binary(data)),
+            (Packet::Close, _) => {
+                self.close_with(CloseReason::TransportClose);
+                self.final_poll = Some(Packet::Noop);
+            }
+            (Packet::Noop, _) => {}
+            // Open and upgrade packets only travel the other way (or on a
+            // probing transport).
+            (Packet::Open(_) | Packet::Upgrade, _) => self.close_with(CloseReason::ParseError),
+        }
+    }
+
+    /// The client sent bytes that are not Engine.IO.
+    pub fn handle_parse_error(&mut self) {
+        self.close_with(CloseReason::ParseError);
+    }
+
+    /// The current transport ended (connection dropped, poll aborted).
+    pub fn handle_transport_close(&mut self) {
+        self.close_with(CloseReason::TransportClose);
+    }
+
+    /// The current transport failed (an overlapping poll, a write error).
+    pub fn handle_transport_error(&mut self) {
+        self.close_with(CloseReason::TransportError);
+    }
+
+    /// Closes the session from the server side (`ForcedClose` for an
+    /// application close, `ServerShuttingDown` on shutdown). A pending poll
+    /// is answered with a close packet.
+    pub fn close(&mut self, reason: CloseReason) {
+        self.close_with(reason);
+    }
+
+    fn close_with(&mut self, reason: CloseReason) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.closed = Some(reason);
+        self.final_poll = Some(Packet::Close);
+        self.next_ping = None;
+        self.pong_deadline = None;
+        if self.upgrade.take().is_some() {
+            self.events.push_back(Event::UpgradeFailed);
+        }
+        self.events.push_back(Event::Closed(reason));
+    }
+
+    // ----- upgrade -----
+
+    /// A WebSocket asks to upgrade this session: starts the probe window.
+    pub fn start_upgrade(&mut self, now: Instant) -> Result<(), UpgradeRefused> {
+        if self.closed.is_some() {
+            return Err(UpgradeRefused::Closed);
+        }
+        if !self.allow_upgrades
+            || self.transport != TransportKind::Polling
+            || self.upgraded
+            || self.upgrade.is_some()
+        {
+            return Err(UpgradeRefused::NotAllowed);
+        }
+        self.upgrade = Some(Upgrade {
+            deadline: now + self.upgrade_timeout,
+            probed: false,
+        });
+        Ok(())
+    }
+
+    /// A packet on the probing WebSocket.
+    pub fn handle_upgrade_packet(&mut self, packet: Packet) -> UpgradeStep {
+        let Some(upgrade) = self.upgrade.as_mut() else {
+            return UpgradeStep::Abort;
+        };
+        match packet {
+            Packet::Ping(data) if &data[..] == b"probe" && !upgrade.probed => {
+                upgrade.probed = true;
+                UpgradeStep::Reply(Packet::Pong(data))
+            }
+            Packet::Upgrade if upgrade.probed => {
+                self.upgrade = None;
+                self.upgraded = true;
+                self.transport = TransportKind::WebSocket;
+                self.events.push_back(Event::Upgraded);
+                UpgradeStep::Upgraded
+            }
+            Packet::Noop => UpgradeStep::Wait,
+            _ => {
+                self.upgrade = None;
+                self.events.push_back(Event::UpgradeFailed);
+                UpgradeStep::Abort
+            }
+        }
+    }
+
+    /// The probing WebSocket went away before the upgrade completed.
+    pub fn abort_upgrade(&mut self) {
+        if self.upgrade.take().is_some() {
+            self.events.push_back(Event::UpgradeFailed);
+        }
+    }
+
+    // ----- output -----
+
+    /// Queues a packet for the client. Returns false (and drops it) once
+    /// the session is closed.
+    pub fn send(&mut self, packet: Packet) -> bool {
+        if self.closed.is_some() {
+            return false;
+        }
+        self.outbox.push_back(packet);
+        true
+    }
+
+    /// Number of packets waiting to be written.
+    pub fn queued(&self) -> usize {
+        self.outbox.len()
+    }
+
+    /// Takes every queued packet (for a WebSocket transport, which writes
+    /// them one frame each).
+    pub fn drain(&mut self) -> std::collections::vec_deque::Drain<'_, Packet> {
+        self.outbox.drain(..)
+    }
+
+    /// What a pending long-polling GET answers with now, or `None` if it
+    /// should keep waiting: every queued packet at once; a noop while an
+    /// upgrade probe is under way (the client must get its poll back to
+    /// finish upgrading); the final packet once the session closed.
+    pub fn poll_response(&mut self) -> Option<Vec<Packet>> {
+        if self.closed.is_some() {
+            return self.final_poll.take().map(|p| vec![p]);
+        }
+        if self.transport != TransportKind::Polling {
+            return Some(vec![Packet::Noop]);
+        }
+        if !self.outbox.is_empty() {
+            return Some(self.outbox.drain(..).collect());
+        }
+        if self.upgrade.is_some_and(|u| u.probed) {
+            return Some(vec![Packet::Noop]);
+        }
+        None
+    }
+
+    /// The next thing that happened, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    // ----- time -----
+
+    /// When [`Session::handle_timeout`] must next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        [
+            self.next_ping,
+            self.pong_deadline,
+            self.upgrade.map(|u| u.deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Advances the timers to `now`: sends a due ping, closes on a missed
+    /// pong, abandons an upgrade that took too long.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.closed.is_some() {
+            return;
+        }
+        if self.pong_deadline.is_some_and(|d| now >= d) {
+            self.close_with(CloseReason::PingTimeout);
+            return;
+        }
+        if self.next_ping.is_some_and(|t| now >= t) {
+            self.next_ping = None;
+            self.outbox.push_back(Packet::Ping(Bytes::new()));
+            self.pong_deadline = Some(now + self.ping_timeout);
+        }
+        if self.upgrade.is_some_and(|u| now >= u.deadline) {
+            self.upgrade = None;
+            self.events.push_back(Event::UpgradeFailed);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "session_tests.rs"]
+mod tests;

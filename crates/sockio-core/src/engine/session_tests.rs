@@ -1,0 +1,303 @@
+//! The session on a virtual clock: heartbeat, timeouts, upgrade, closes.
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+
+use super::*;
+
+const INTERVAL: Duration = Duration::from_millis(300);
+const TIMEOUT: Duration = Duration::from_millis(200);
+
+fn config() -> EngineConfig {
+    EngineConfig::default()
+        .ping_interval(INTERVAL)
+        .ping_timeout(TIMEOUT)
+        .upgrade_timeout(Duration::from_secs(10))
+}
+
+fn open(transport: TransportKind, t0: Instant) -> Session {
+    let mut s = Session::new("sid1".into(), &config(), transport, Protocol::V4, t0);
+    let first: Vec<_> = s.drain().collect();
+    assert!(matches!(&first[..], [Packet::Open(_)]));
+    s
+}
+
+fn ping() -> Packet {
+    Packet::Ping(Bytes::new())
+}
+
+fn pong() -> Packet {
+    Packet::Pong(Bytes::new())
+}
+
+#[test]
+fn handshake_json_has_exactly_the_reference_keys() {
+    let t0 = Instant::now();
+    let mut polling = Session::new(
+        "abc".into(),
+        &config(),
+        TransportKind::Polling,
+        Protocol::V4,
+        t0,
+    );
+    let Some(Packet::Open(json)) = polling.drain().next() else {
+        panic!()
+    };
+    assert_eq!(
+        &json[..],
+        br#"{"sid":"abc","upgrades":["websocket"],"pingInterval":300,"pingTimeout":200,"maxPayload":1000000}"#
+    );
+    let mut ws = Session::new(
+        "abc".into(),
+        &config(),
+        TransportKind::WebSocket,
+        Protocol::V4,
+        t0,
+    );
+    let Some(Packet::Open(json)) = ws.drain().next() else {
+        panic!()
+    };
+    assert!(json.windows(14).any(|w| w == br#""upgrades":[],"#));
+    let no_upgrades = config().allow_upgrades(false);
+    let mut s = Session::new(
+        "abc".into(),
+        &no_upgrades,
+        TransportKind::Polling,
+        Protocol::V4,
+        t0,
+    );
+    let Some(Packet::Open(json)) = s.drain().next() else {
+        panic!()
+    };
+    assert!(json.windows(14).any(|w| w == br#""upgrades":[],"#));
+}
+
+#[test]
+fn first_ping_one_interval_after_open_never_at_once() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::WebSocket, t0);
+    assert_eq!(s.poll_timeout(), Some(t0 + INTERVAL));
+    s.handle_timeout(t0);
+    s.handle_timeout(t0 + INTERVAL - Duration::from_millis(1));
+    assert_eq!(s.queued(), 0);
+    s.handle_timeout(t0 + INTERVAL);
+    assert_eq!(s.drain().collect::<Vec<_>>(), vec![ping()]);
+    // The pong deadline is counted from when the ping was queued.
+    assert_eq!(s.poll_timeout(), Some(t0 + INTERVAL + TIMEOUT));
+}
+
+#[test]
+fn pong_rearms_the_interval_from_its_arrival() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::WebSocket, t0);
+    let mut t = t0;
+    for _ in 0..5 {
+        t += INTERVAL;
+        s.handle_timeout(t);
+        assert_eq!(s.drain().collect::<Vec<_>>(), vec![ping()]);
+        t += Duration::from_millis(50);
+        s.handle_packet(pong(), t);
+        assert_eq!(s.poll_timeout(), Some(t + INTERVAL));
+    }
+    assert!(!s.is_closed());
+}
+
+#[test]
+fn missed_pong_closes_with_ping_timeout() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    s.handle_timeout(t0 + INTERVAL);
+    s.handle_timeout(t0 + INTERVAL + TIMEOUT - Duration::from_millis(1));
+    assert!(!s.is_closed());
+    s.handle_timeout(t0 + INTERVAL + TIMEOUT);
+    assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::Closed(CloseReason::PingTimeout))
+    );
+    assert_eq!(s.poll_timeout(), None);
+    // An idle polling client is gone within interval + timeout.
+    assert!(!s.send(Packet::message("late")));
+}
+
+#[test]
+fn late_and_unsolicited_pongs() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::WebSocket, t0);
+    // An unsolicited pong only re-arms the interval.
+    s.handle_packet(pong(), t0 + Duration::from_millis(100));
+    assert_eq!(
+        s.poll_timeout(),
+        Some(t0 + Duration::from_millis(100) + INTERVAL)
+    );
+    assert!(!s.is_closed());
+    // A pong after the deadline comes too late.
+    let t1 = t0 + Duration::from_millis(100) + INTERVAL;
+    s.handle_timeout(t1);
+    s.handle_timeout(t1 + TIMEOUT);
+    s.handle_packet(pong(), t1 + TIMEOUT + Duration::from_millis(1));
+    assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
+}
+
+#[test]
+fn client_ping_on_v4_is_a_transport_error() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::WebSocket, t0);
+    s.handle_packet(ping(), t0);
+    assert_eq!(s.close_reason(), Some(CloseReason::TransportError));
+}
+
+#[test]
+fn messages_become_events_in_order() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    s.handle_packet(Packet::message("a"), t0);
+    s.handle_packet(Packet::binary(vec![1u8, 2]), t0);
+    s.handle_packet(Packet::Noop, t0);
+    s.handle_packet(Packet::message("b"), t0);
+    assert_eq!(s.poll_event(), Some(Event::Message(Str::from("a"))));
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::Binary(Bytes::from_static(&[1, 2])))
+    );
+    assert_eq!(s.poll_event(), Some(Event::Message(Str::from("b"))));
+    assert_eq!(s.poll_event(), None);
+}
+
+#[test]
+fn polls_drain_everything_at_once() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    assert_eq!(s.poll_response(), None);
+    s.send(Packet::message("1"));
+    s.send(Packet::message("2"));
+    assert_eq!(
+        s.poll_response(),
+        Some(vec![Packet::message("1"), Packet::message("2")])
+    );
+    assert_eq!(s.poll_response(), None);
+}
+
+#[test]
+fn client_close_answers_the_pending_poll_with_noop() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    s.handle_packet(Packet::Close, t0);
+    assert_eq!(s.close_reason(), Some(CloseReason::TransportClose));
+    assert_eq!(s.poll_response(), Some(vec![Packet::Noop]));
+    assert_eq!(s.poll_response(), None);
+}
+
+#[test]
+fn server_side_closes_answer_the_pending_poll_with_close() {
+    for close in [
+        (|s: &mut Session| s.close(CloseReason::ForcedClose)) as fn(&mut Session),
+        |s| s.close(CloseReason::ServerShuttingDown),
+        |s| s.handle_transport_error(),
+        |s| s.handle_parse_error(),
+    ] {
+        let t0 = Instant::now();
+        let mut s = open(TransportKind::Polling, t0);
+        close(&mut s);
+        assert_eq!(s.poll_response(), Some(vec![Packet::Close]));
+        assert!(matches!(s.poll_event(), Some(Event::Closed(_))));
+    }
+}
+
+#[test]
+fn upgrade_probe_then_upgrade() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    s.start_upgrade(t0).unwrap();
+    assert_eq!(
+        s.start_upgrade(t0),
+        Err(UpgradeRefused::NotAllowed),
+        "one upgrade at a time"
+    );
+    assert_eq!(s.poll_response(), None, "no noop before the probe");
+    assert_eq!(
+        s.handle_upgrade_packet(Packet::Ping(Bytes::from_static(b"probe"))),
+        UpgradeStep::Reply(Packet::Pong(Bytes::from_static(b"probe")))
+    );
+    // The pending poll is released with a noop so the client can upgrade.
+    assert_eq!(s.poll_response(), Some(vec![Packet::Noop]));
+    s.send(Packet::message("queued during upgrade"));
+    assert_eq!(
+        s.handle_upgrade_packet(Packet::Upgrade),
+        UpgradeStep::Upgraded
+    );
+    assert_eq!(s.transport(), TransportKind::WebSocket);
+    assert!(s.is_upgraded());
+    assert_eq!(s.poll_event(), Some(Event::Upgraded));
+    // What was queued now goes to the WebSocket; polls get nothing.
+    assert_eq!(
+        s.drain().collect::<Vec<_>>(),
+        vec![Packet::message("queued during upgrade")]
+    );
+    assert_eq!(s.poll_response(), Some(vec![Packet::Noop]));
+    // No second upgrade, no second WebSocket.
+    assert_eq!(s.start_upgrade(t0), Err(UpgradeRefused::NotAllowed));
+}
+
+#[test]
+fn upgrade_times_out() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    s.start_upgrade(t0).unwrap();
+    assert_eq!(s.poll_timeout(), Some(t0 + INTERVAL));
+    s.handle_packet(pong(), t0);
+    s.handle_timeout(t0 + Duration::from_secs(10));
+    assert!(!s.is_upgrading());
+    assert_eq!(s.poll_event(), Some(Event::UpgradeFailed));
+    assert_eq!(s.transport(), TransportKind::Polling);
+    // A new attempt is allowed.
+    s.start_upgrade(t0 + Duration::from_secs(11)).unwrap();
+}
+
+#[test]
+fn bad_probe_aborts_the_upgrade_only() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    s.start_upgrade(t0).unwrap();
+    assert_eq!(
+        s.handle_upgrade_packet(Packet::Upgrade),
+        UpgradeStep::Abort,
+        "upgrade before probe"
+    );
+    assert_eq!(s.poll_event(), Some(Event::UpgradeFailed));
+    assert!(!s.is_closed());
+    s.start_upgrade(t0).unwrap();
+    s.abort_upgrade();
+    assert!(!s.is_upgrading());
+}
+
+#[test]
+fn websocket_sessions_cannot_upgrade() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::WebSocket, t0);
+    assert_eq!(s.start_upgrade(t0), Err(UpgradeRefused::NotAllowed));
+    s.close(CloseReason::ForcedClose);
+    assert_eq!(s.start_upgrade(t0), Err(UpgradeRefused::Closed));
+}
+
+#[test]
+fn v3_client_pings_and_server_answers() {
+    let t0 = Instant::now();
+    let mut s = Session::new(
+        "v3".into(),
+        &config(),
+        TransportKind::Polling,
+        Protocol::V3,
+        t0,
+    );
+    let _ = s.drain().count();
+    assert_eq!(s.poll_timeout(), Some(t0 + INTERVAL + TIMEOUT));
+    s.handle_packet(Packet::Ping(Bytes::from_static(b"x")), t0 + INTERVAL);
+    assert_eq!(
+        s.drain().collect::<Vec<_>>(),
+        vec![Packet::Pong(Bytes::from_static(b"x"))]
+    );
+    s.handle_timeout(t0 + INTERVAL * 2 + TIMEOUT);
+    assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
+}

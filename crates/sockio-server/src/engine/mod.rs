@@ -1,0 +1,295 @@
+//! The Engine.IO v4 server: sessions over HTTP long-polling and WebSocket,
+//! upgrades, heartbeats, as a tower [`Service`](tower_service::Service).
+//!
+//! The protocol logic is [`sockio_core::engine::Session`]; this module
+//! moves bytes between it and hyper, runs its timers, and calls an
+//! [`EngineHandler`] with what the clients send.
+
+mod errors;
+mod polling;
+mod query;
+mod service;
+mod session;
+mod websocket;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bytes::Bytes;
+use sockio_core::engine::{CloseReason, EngineConfig, Packet, Str, TransportKind};
+
+pub use errors::EngineError;
+pub use service::{EngineBody, EngineIoLayer, EngineIoService, NotFound};
+use session::SessionEntry;
+
+/// What the application does with Engine.IO sessions. Calls for one
+/// session come in the order its packets arrived; they must not block
+/// (hand long work to a task).
+pub trait EngineHandler: Send + Sync + 'static {
+    /// A session opened (its handshake packet is queued).
+    fn on_open(&self, socket: &EngineSocket) {
+        let _ = socket;
+    }
+    /// A text message arrived.
+    fn on_message(&self, socket: &EngineSocket, text: Str) {
+        let _ = (socket, text);
+    }
+    /// A binary message arrived.
+    fn on_binary(&self, socket: &EngineSocket, data: Bytes) {
+        let _ = (socket, data);
+    }
+    /// The session closed.
+    fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
+        let _ = (socket, reason);
+    }
+}
+
+/// Server settings: the Engine.IO options and how the server is mounted.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct EngineServerConfig {
+    /// The protocol options (heartbeat, payload limit, transports).
+    pub engine: EngineConfig,
+    /// The path requests are served under; default `/socket.io/`. Other
+    /// paths go to the inner service.
+    pub path: String,
+    /// Accept permessage-deflate on WebSocket connections. Default off, as
+    /// in the reference.
+    pub per_message_deflate: bool,
+    /// CORS for long-polling requests (and the Origin check of upgrades).
+    pub cors: Cors,
+}
+
+impl Default for EngineServerConfig {
+    fn default() -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            path: "/socket.io/".to_owned(),
+            per_message_deflate: false,
+            cors: Cors::default(),
+        }
+    }
+}
+
+impl EngineServerConfig {
+    /// Sets the protocol options.
+    pub fn engine(mut self, engine: EngineConfig) -> Self {
+        self.engine = engine;
+        self
+    }
+
+    /// Sets the path (a trailing `/` is added when missing).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        let mut path = path.into();
+        if !path.ends_with('/') {
+            path.push('/');
+        }
+        self.path = path;
+        self
+    }
+
+    /// Sets [`EngineServerConfig::per_message_deflate`].
+    pub fn per_message_deflate(mut self, on: bool) -> Self {
+        self.per_message_deflate = on;
+        self
+    }
+
+    /// Sets the CORS policy.
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.cors = cors;
+        self
+    }
+}
+
+/// Which cross-origin pages may use the long-polling transport.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Cors {
+    /// No CORS headers (same-origin pages and non-browser clients only).
+    #[default]
+    Disabled,
+    /// Any origin: `Access-Control-Allow-Origin: *`.
+    Any,
+    /// These origins only, echoed back when they match; `credentials`
+    /// adds `Access-Control-Allow-Credentials: true`.
+    Origins {
+        /// Allowed origins, as `scheme://host[:port]`.
+        origins: Vec<String>,
+        /// Whether cookies may be sent.
+        credentials: bool,
+    },
+}
+
+/// A handle to the Engine.IO server: the session table and the handler.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct EngineIo {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for EngineIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineIo")
+            .field("sessions", &self.session_count())
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: EngineServerConfig,
+    pub(crate) ws_config: sockio_ws::Config,
+    sessions: RwLock<HashMap<Arc<str>, Arc<SessionEntry>>>,
+    pub(crate) handler: Arc<dyn EngineHandler>,
+    shutting_down: AtomicBool,
+}
+
+impl Inner {
+    pub(crate) fn get(&self, sid: &str) -> Option<Arc<SessionEntry>> {
+        self.sessions.read().ok()?.get(sid).cloned()
+    }
+
+    pub(crate) fn insert(&self, entry: Arc<SessionEntry>) {
+        if let Ok(mut map) = self.sessions.write() {
+            map.insert(entry.sid.clone(), entry);
+        }
+    }
+
+    pub(crate) fn remove(&self, sid: &str) {
+        if let Ok(mut map) = self.sessions.write() {
+            map.remove(sid);
+        }
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutting_down.load(Ordering::Acquire)
+    }
+}
+
+impl EngineIo {
+    /// A server with `config`, calling `handler`.
+    pub fn new(config: EngineServerConfig, handler: impl EngineHandler) -> Self {
+        let ws_config = sockio_ws::Config::default()
+            .max_message_size(config.engine.max_payload)
+            .deflate(if config.per_message_deflate {
+                sockio_ws::DeflateConfig::enabled()
+            } else {
+                sockio_ws::DeflateConfig::default()
+            });
+        Self {
+            inner: Arc::new(Inner {
+                config,
+                ws_config,
+                sessions: RwLock::new(HashMap::new()),
+                handler: Arc::new(handler),
+                shutting_down: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The tower service answering Engine.IO requests, 404 for others.
+    pub fn service(&self) -> EngineIoService<NotFound> {
+        EngineIoService::new(self.clone(), NotFound)
+    }
+
+    /// A tower layer that answers Engine.IO requests under the configured
+    /// path and passes every other request to the inner service.
+    pub fn layer(&self) -> EngineIoLayer {
+        EngineIoLayer::new(self.clone())
+    }
+
+    /// Number of open sessions.
+    pub fn session_count(&self) -> usize {
+        self.inner.sessions.read().map_or(0, |m| m.len())
+    }
+
+    /// A session by id.
+    pub fn socket(&self, sid: &str) -> Option<EngineSocket> {
+        self.inner.get(sid).map(|entry| EngineSocket {
+            entry,
+            engine: Arc::downgrade(&self.inner),
+        })
+    }
+
+    /// Refuses new sessions and closes every open one with "server shutting
+    /// down" (pending polls answered with a close packet, WebSockets closed
+    /// with 1001).
+    pub fn close(&self) {
+        self.inner.shutting_down.store(true, Ordering::Release);
+        let entries: Vec<_> = self
+            .inner
+            .sessions
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        for entry in entries {
+            let mut state = entry.lock();
+            state.core.close(CloseReason::ServerShuttingDown);
+            entry.process(&self.inner, state).run(&self.inner, &entry);
+        }
+    }
+}
+
+/// One Engine.IO session, as the handler sees it. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct EngineSocket {
+    entry: Arc<SessionEntry>,
+    engine: Weak<Inner>,
+}
+
+impl EngineSocket {
+    /// The session id.
+    pub fn sid(&self) -> &str {
+        &self.entry.sid
+    }
+
+    /// The current transport.
+    pub fn transport(&self) -> TransportKind {
+        self.entry.lock().core.transport()
+    }
+
+    /// Sends a text message. False once the session is closed.
+    pub fn send_text(&self, text: impl Into<Str>) -> bool {
+        self.send(Packet::Message(text.into()))
+    }
+
+    /// Sends a binary message. False once the session is closed.
+    pub fn send_binary(&self, data: impl Into<Bytes>) -> bool {
+        self.send(Packet::Binary(data.into()))
+    }
+
+    fn send(&self, packet: Packet) -> bool {
+        match self.engine.upgrade() {
+            Some(inner) => session::send(&inner, &self.entry, packet),
+            None => false,
+        }
+    }
+
+    /// Closes the session ("forced close").
+    pub fn close(&self) {
+        if let Some(inner) = self.engine.upgrade() {
+            let mut state = self.entry.lock();
+            state.core.close(CloseReason::ForcedClose);
+            self.entry.process(&inner, state).run(&inner, &self.entry);
+        }
+    }
+
+    /// Whether the session is closed.
+    pub fn is_closed(&self) -> bool {
+        self.entry.lock().core.is_closed()
+    }
+}
+
+/// A new session id: 128 bits from the OS RNG, URL-safe base64 (22
+/// characters).
+pub(crate) fn new_sid() -> String {
+    let mut bytes = [0u8; 16];
+    // Without the OS RNG no session can be safely identified; fail the
+    // handshake rather than hand out a guessable id.
+    if getrandom::fill(&mut bytes).is_err() {
+        return String::new();
+    }
+    URL_SAFE_NO_PAD.encode(bytes)
+}

@@ -1,0 +1,202 @@
+//! HTTP long-polling: the handshake GET, GETs that wait for packets, POSTs
+//! that deliver them.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use http::{HeaderValue, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::{BodyExt, Full, Limited};
+use sockio_core::engine::{Protocol, Session, TransportKind, decode_payload, encode_payload};
+
+use super::session::{SessionEntry, now, run_timers};
+use super::{EngineError, EngineSocket, Inner, new_sid};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Opens a session on long-polling and answers with its open packet.
+pub(crate) fn handshake(inner: &Arc<Inner>, protocol: Protocol) -> Response<Full<Bytes>> {
+    let sid = new_sid();
+    if sid.is_empty() {
+        return EngineError::BadRequest.http_response(None);
+    }
+    let core = Session::new(
+        sid,
+        &inner.config.engine,
+        TransportKind::Polling,
+        protocol,
+        now(),
+    );
+    let entry = SessionEntry::new(core);
+    inner.insert(entry.clone());
+    tokio::spawn(run_timers(Arc::downgrade(inner), entry.clone()));
+    // The handshake response carries the open packet alone, as the
+    // reference's does; what the handler sends on open waits for the
+    // next poll.
+    let packets = {
+        let mut state = entry.lock();
+        let packets = state.core.poll_response().unwrap_or_default();
+        entry.process(inner, state).run(inner, &entry);
+        packets
+    };
+    let socket = EngineSocket {
+        entry,
+        engine: Arc::downgrade(inner),
+    };
+    inner.handler.on_open(&socket);
+    payload_response(&packets, protocol)
+}
+
+/// Answers a GET once the session has something to send. A second GET
+/// while one waits fails the session (the first gets the close packet);
+/// a GET the client abandons closes it.
+pub(crate) async fn poll(inner: Arc<Inner>, entry: Arc<SessionEntry>) -> Response<Full<Bytes>> {
+    {
+        let mut state = entry.lock();
+        if state.poll_waiting {
+            state.core.handle_transport_error();
+            entry.process(&inner, state).run(&inner, &entry);
+            return empty(StatusCode::BAD_REQUEST);
+        }
+        state.poll_waiting = true;
+    }
+    let mut guard = AbandonGuard {
+        inner: &inner,
+        entry: &entry,
+        armed: true,
+    };
+    loop {
+        let changed = entry.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        {
+            let mut state = entry.lock();
+            if let Some(packets) = state.core.poll_response() {
+                state.poll_waiting = false;
+                guard.armed = false;
+                let protocol = state.core.protocol();
+                entry.process(&inner, state).run(&inner, &entry);
+                return payload_response(&packets, protocol);
+            }
+        }
+        changed.await;
+    }
+}
+
+/// Closes the session if a waiting GET is dropped (the client went away).
+struct AbandonGuard<'a> {
+    inner: &'a Arc<Inner>,
+    entry: &'a Arc<SessionEntry>,
+    armed: bool,
+}
+
+impl Drop for AbandonGuard<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut state = self.entry.lock();
+            state.poll_waiting = false;
+            if state.core.transport() == TransportKind::Polling {
+                state.core.handle_transport_close();
+            }
+            self.entry
+                .process(self.inner, state)
+                .run(self.inner, self.entry);
+        }
+    }
+}
+
+/// Delivers the packets of a POST body. Answers `ok`; 413 for a body over
+/// `max_payload`; 400 (and the session closed) for a body that is not an
+/// Engine.IO payload or a POST overlapping another.
+pub(crate) async fn post<B>(
+    inner: Arc<Inner>,
+    entry: Arc<SessionEntry>,
+    content_length: Option<u64>,
+    body: B,
+) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let max = inner.config.engine.max_payload;
+    if content_length.is_some_and(|len| len > max as u64) {
+        return empty(StatusCode::PAYLOAD_TOO_LARGE);
+    }
+    {
+        let mut state = entry.lock();
+        if state.post_active {
+            state.core.handle_transport_error();
+            entry.process(&inner, state).run(&inner, &entry);
+            return empty(StatusCode::BAD_REQUEST);
+        }
+        state.post_active = true;
+    }
+    let body = Limited::new(body, max).collect().await;
+    let mut state = entry.lock();
+    state.post_active = false;
+    let body = match body {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            drop(state);
+            let too_large = e
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some();
+            return if too_large {
+                close_connection(empty(StatusCode::PAYLOAD_TOO_LARGE))
+            } else {
+                empty(StatusCode::BAD_REQUEST)
+            };
+        }
+    };
+    let protocol = state.core.protocol();
+    let max_packets = inner.config.engine.max_payload;
+    let response = match decode_payload(body, protocol, max_packets) {
+        Ok(packets) => {
+            let at = now();
+            for packet in packets {
+                state.core.handle_packet(packet, at);
+            }
+            text_response("ok", "text/html")
+        }
+        Err(_) => {
+            state.core.handle_parse_error();
+            close_connection(empty(StatusCode::BAD_REQUEST))
+        }
+    };
+    entry.process(&inner, state).run(&inner, &entry);
+    response
+}
+
+fn payload_response(
+    packets: &[sockio_core::engine::Packet],
+    protocol: Protocol,
+) -> Response<Full<Bytes>> {
+    let mut body = BytesMut::new();
+    encode_payload(packets, protocol, &mut body);
+    let mut res = Response::new(Full::new(body.freeze()));
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=UTF-8"),
+    );
+    res
+}
+
+fn text_response(text: &'static str, content_type: &'static str) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
+fn empty(status: StatusCode) -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = status;
+    res
+}
+
+fn close_connection(mut res: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    res.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
+}

@@ -1,0 +1,263 @@
+//! The tower `Service` and `Layer`: routing of Engine.IO requests.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body::Body;
+use http_body_util::{Either, Full};
+use sockio_core::engine::TransportKind;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use super::query::EngineQuery;
+use super::{Cors, EngineError, EngineIo, Inner, polling, websocket};
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The response body: ours, or the inner service's.
+pub type EngineBody<B> = Either<Full<Bytes>, B>;
+
+/// Wraps an inner service with Engine.IO; see [`EngineIo::layer`].
+#[derive(Debug, Clone)]
+pub struct EngineIoLayer {
+    engine: EngineIo,
+}
+
+impl EngineIoLayer {
+    pub(crate) fn new(engine: EngineIo) -> Self {
+        Self { engine }
+    }
+}
+
+impl<S> Layer<S> for EngineIoLayer {
+    type Service = EngineIoService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        EngineIoService::new(self.engine.clone(), inner)
+    }
+}
+
+/// Answers requests under the Engine.IO path and passes the others to
+/// `S`. Generic over the request body, so it serves both hyper's
+/// `Incoming` and axum's `Body`.
+#[derive(Debug, Clone)]
+pub struct EngineIoService<S> {
+    engine: EngineIo,
+    inner: S,
+}
+
+impl<S> EngineIoService<S> {
+    pub(crate) fn new(engine: EngineIo, inner: S) -> Self {
+        Self { engine, inner }
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for EngineIoService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Future: Send + 'static,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<BoxError>,
+{
+    type Response = Response<EngineBody<ResBody>>;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if !req.uri().path().starts_with(&self.engine.inner.config.path) {
+            let fut = self.inner.call(req);
+            return Box::pin(async move { fut.await.map(|res| res.map(Either::Right)) });
+        }
+        let inner = self.engine.inner.clone();
+        Box::pin(async move { Ok(handle(inner, req).await.map(Either::Left)) })
+    }
+}
+
+/// Answers 404 to everything: the inner service of a stand-alone server.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NotFound;
+
+impl<B> Service<Request<B>> for NotFound {
+    type Response = Response<Full<Bytes>>;
+    type Error = Infallible;
+    type Future = std::future::Ready<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _: Request<B>) -> Self::Future {
+        let mut res = Response::new(Full::new(Bytes::from_static(b"Not Found")));
+        *res.status_mut() = StatusCode::NOT_FOUND;
+        std::future::ready(Ok(res))
+    }
+}
+
+fn is_websocket_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// Routes one Engine.IO request, as engine.io's `verify` and
+/// `handleRequest` do, in the same order so the same request gets the same
+/// error.
+async fn handle<B>(inner: Arc<Inner>, req: Request<B>) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let upgrade = is_websocket_upgrade(req.headers());
+    let origin = req.headers().get(header::ORIGIN).cloned();
+    let cors = &inner.config.cors;
+    if req.method() == Method::OPTIONS && *cors != Cors::Disabled && !upgrade {
+        return with_cors(preflight(), cors, origin.as_ref());
+    }
+    let response = route(&inner, req, upgrade, origin.as_ref()).await;
+    if upgrade {
+        response
+    } else {
+        with_cors(response, cors, origin.as_ref())
+    }
+}
+
+async fn route<B>(
+    inner: &Arc<Inner>,
+    req: Request<B>,
+    upgrade: bool,
+    origin: Option<&HeaderValue>,
+) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    let fail = |e: EngineError| {
+        if upgrade {
+            e.upgrade_response()
+        } else {
+            e.http_response(None)
+        }
+    };
+    let config = &inner.config;
+    let query = EngineQuery::parse(req.uri().query());
+    let transport = match query.transport(config.engine.polling, config.engine.websocket) {
+        Ok(t) => t,
+        Err(e) => return fail(e),
+    };
+    if let Cors::Origins { origins, .. } = &config.cors
+        && let Some(origin) = origin
+        && !origins.iter().any(|o| o.as_bytes() == origin.as_bytes())
+    {
+        return fail(EngineError::Forbidden);
+    }
+    if let Some(sid) = query.sid.as_deref() {
+        let Some(entry) = inner.get(sid) else {
+            return fail(EngineError::UnknownSid);
+        };
+        let current = entry.lock().core.transport();
+        if !upgrade && current != transport {
+            return fail(EngineError::BadRequest);
+        }
+        if upgrade {
+            if transport != TransportKind::WebSocket {
+                return fail(EngineError::BadRequest);
+            }
+            return websocket::upgrade_session(inner, &entry, req);
+        }
+        return match *req.method() {
+            Method::GET => polling::poll(inner.clone(), entry).await,
+            Method::POST => {
+                let length = req
+                    .headers()
+                    .get(header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok());
+                polling::post(inner.clone(), entry, length, req.into_body()).await
+            }
+            _ => fail(EngineError::BadRequest),
+        };
+    }
+    if req.method() != Method::GET {
+        return fail(EngineError::BadHandshakeMethod);
+    }
+    if transport == TransportKind::WebSocket && !upgrade {
+        return fail(EngineError::BadRequest);
+    }
+    let protocol = match query.protocol(config.engine.allow_eio3) {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if inner.is_shutting_down() {
+        return fail(EngineError::BadRequest);
+    }
+    match transport {
+        TransportKind::Polling => polling::handshake(inner, protocol),
+        TransportKind::WebSocket => websocket::handshake(inner, req, protocol),
+    }
+}
+
+fn preflight() -> Response<Full<Bytes>> {
+    let mut res = Response::new(Full::new(Bytes::new()));
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    let h = res.headers_mut();
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type"),
+    );
+    res
+}
+
+/// Adds the CORS headers of `cors` for a request from `origin`. A
+/// non-allowlisted origin is never echoed, and credentials never go with a
+/// wildcard.
+fn with_cors(
+    mut res: Response<Full<Bytes>>,
+    cors: &Cors,
+    origin: Option<&HeaderValue>,
+) -> Response<Full<Bytes>> {
+    let h = res.headers_mut();
+    match cors {
+        Cors::Disabled => {}
+        Cors::Any => {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+        }
+        Cors::Origins {
+            origins,
+            credentials,
+        } => {
+            if let Some(origin) =
+                origin.filter(|o| origins.iter().any(|a| a.as_bytes() == o.as_bytes()))
+            {
+                h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+                if *credentials {
+                    h.insert(
+                        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                        HeaderValue::from_static("true"),
+                    );
+                }
+            }
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+    }
+    res
+}

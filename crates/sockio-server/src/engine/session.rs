@@ -1,0 +1,182 @@
+//! A live session: the sans-IO core behind a lock, its transports, and
+//! the one function that turns the core's output into effects.
+
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use sockio_core::engine::{CloseReason, Event, Packet, Session, TransportKind};
+use sockio_ws::WsWriter;
+use tokio::sync::Notify;
+
+use super::{EngineSocket, Inner};
+use crate::engine::websocket::packet_to_ws;
+
+/// The clock every session runs on: tokio's, so that tests with a paused
+/// runtime drive sessions in virtual time.
+pub(crate) fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+/// Mutable state of a session.
+#[derive(Debug)]
+pub(crate) struct SessionState {
+    pub(crate) core: Session,
+    /// A long-polling GET is waiting for packets.
+    pub(crate) poll_waiting: bool,
+    /// A long-polling POST is being read.
+    pub(crate) post_active: bool,
+    /// The WebSocket the session writes to, once on WebSocket.
+    pub(crate) ws: Option<WsWriter>,
+}
+
+/// A session in the table.
+#[derive(Debug)]
+pub(crate) struct SessionEntry {
+    pub(crate) sid: Arc<str>,
+    state: Mutex<SessionState>,
+    /// Woken on every change: pending polls and the timer task wait on it.
+    pub(crate) changed: Notify,
+}
+
+/// Handler calls to make once the lock is released.
+#[must_use = "dispatch the events to the handler"]
+pub(crate) struct Dispatch {
+    events: Vec<Event>,
+}
+
+impl SessionEntry {
+    pub(crate) fn new(core: Session) -> Arc<Self> {
+        Arc::new(Self {
+            sid: Arc::from(core.sid()),
+            state: Mutex::new(SessionState {
+                core,
+                poll_waiting: false,
+                post_active: false,
+                ws: None,
+            }),
+            changed: Notify::new(),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, SessionState> {
+        // A panic while holding the lock cannot leave the core in a state
+        // worse than closing it, which the next caller will do.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies what the core produced after a change: writes queued packets
+    /// to the WebSocket, wakes pending polls, drops the session from the
+    /// table once closed. Returns the events for the handler.
+    pub(crate) fn process(
+        self: &Arc<Self>,
+        inner: &Inner,
+        mut state: MutexGuard<'_, SessionState>,
+    ) -> Dispatch {
+        if state.core.transport() == TransportKind::WebSocket {
+            flush_ws(&mut state);
+        }
+        let mut events = Vec::new();
+        while let Some(e) = state.core.poll_event() {
+            events.push(e);
+        }
+        let closed = state.core.close_reason();
+        let ws = if closed.is_some() {
+            state.ws.take()
+        } else {
+            None
+        };
+        drop(state);
+        if let Some(reason) = closed {
+            inner.remove(&self.sid);
+            if let Some(ws) = ws {
+                let code = if reason == CloseReason::ServerShuttingDown {
+                    1001
+                } else {
+                    1000
+                };
+                tokio::spawn(async move {
+                    let _ = ws.close(Some(sockio_ws::CloseFrame::new(code, ""))).await;
+                });
+            }
+        }
+        self.changed.notify_waiters();
+        Dispatch { events }
+    }
+}
+
+/// Writes every queued packet to the session's WebSocket. A client that
+/// lets its queue fill up is failed rather than buffered without bound.
+fn flush_ws(state: &mut SessionState) {
+    let Some(ws) = state.ws.clone() else { return };
+    let protocol = state.core.protocol();
+    let mut overflow = false;
+    for packet in state.core.drain() {
+        if ws.try_send(packet_to_ws(&packet, protocol)).is_err() {
+            overflow = true;
+            break;
+        }
+    }
+    if overflow {
+        state.core.handle_transport_error();
+    }
+}
+
+impl Dispatch {
+    /// Calls the handler for each event, in order.
+    pub(crate) fn run(self, inner: &Arc<Inner>, entry: &Arc<SessionEntry>) {
+        if self.events.is_empty() {
+            return;
+        }
+        let socket = EngineSocket {
+            entry: entry.clone(),
+            engine: Arc::downgrade(inner),
+        };
+        for event in self.events {
+            match event {
+                Event::Message(text) => inner.handler.on_message(&socket, text),
+                Event::Binary(data) => inner.handler.on_binary(&socket, data),
+                Event::Closed(reason) => inner.handler.on_close(&socket, reason),
+                Event::Upgraded | Event::UpgradeFailed => {}
+            }
+        }
+    }
+}
+
+/// Runs a session's timers (heartbeat, ping timeout, upgrade timeout) until
+/// it closes.
+pub(crate) async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
+    loop {
+        let changed = entry.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let deadline = {
+            let state = entry.lock();
+            if state.core.is_closed() {
+                return;
+            }
+            state.core.poll_timeout()
+        };
+        let sleep = async {
+            match deadline {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = sleep => {
+                let Some(inner) = inner.upgrade() else { return };
+                let mut state = entry.lock();
+                state.core.handle_timeout(now());
+                entry.process(&inner, state).run(&inner, &entry);
+            }
+            () = &mut changed => {}
+        }
+    }
+}
+
+/// Queues `packet` on the session and applies the effects.
+pub(crate) fn send(inner: &Arc<Inner>, entry: &Arc<SessionEntry>, packet: Packet) -> bool {
+    let mut state = entry.lock();
+    let queued = state.core.send(packet);
+    entry.process(inner, state).run(inner, entry);
+    queued
+}
