@@ -24,4 +24,4 @@
 pub mod engine;
 mod serve;
 
-pub use serve::serve;
+pub use serve::{ServeConfig, serve, serve_with};

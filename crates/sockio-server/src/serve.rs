@@ -43,8 +43,8 @@ where
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(MAX_HEAD);
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(config.max_head);
     // Each connection holds a clone of `alive` and watches `stop`; after
     // shutdown, the receiver of `alive` sees the last clone go.
     let (stop, _) = tokio::sync::watch::channel(false);
@@ -82,6 +82,6 @@ where
     drop(listener);
     let _ = stop.send(true);
     drop(alive);
-    let _ = tokio::time::timeout(DRAIN_DEADLINE, drained.recv()).await;
+    let _ = tokio::time::timeout(config.drain_deadline, drained.recv()).await;
     Ok(())
 }

@@ -67,11 +67,13 @@ impl EngineError {
         res
     }
 
-    /// The response to a WebSocket upgrade request: 400 with the message as
-    /// a plain body and `Connection: close`, as the reference writes it.
+    /// The response to a WebSocket upgrade request: the message as a plain
+    /// body and `Connection: close`, as the reference writes it; 400, or
+    /// 403 for `Forbidden` (the reference answers 400 there too, but a
+    /// refused origin or `allow_request` is a 403 for every other client).
     pub(crate) fn upgrade_response(self) -> Response<Full<Bytes>> {
         let mut res = Response::new(Full::new(Bytes::from(self.to_string())));
-        *res.status_mut() = StatusCode::BAD_REQUEST;
+        *res.status_mut() = self.status();
         let h = res.headers_mut();
         h.insert(header::CONNECTION, HeaderValue::from_static("close"));
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
