@@ -14,23 +14,77 @@ use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// How long a client may take to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
-/// Largest request head hyper buffers.
-const MAX_HEAD: usize = 64 << 10;
-/// How long connections get to finish after shutdown starts.
-const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
+/// Limits of [`serve_with`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ServeConfig {
+    /// How long a client may take to send its request headers (slowloris
+    /// defence). Default 30 s.
+    pub header_read_timeout: Duration,
+    /// Largest request head buffered, in bytes. Default 64 KiB.
+    pub max_head: usize,
+    /// How long open connections get to finish after shutdown starts.
+    /// Default 10 s.
+    pub drain_deadline: Duration,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(30),
+            max_head: 64 << 10,
+            drain_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServeConfig {
+    /// Sets [`ServeConfig::header_read_timeout`].
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
+    /// Sets [`ServeConfig::max_head`] (at least 8 KiB, hyper's floor).
+    pub fn max_head(mut self, bytes: usize) -> Self {
+        self.max_head = bytes.max(8192);
+        self
+    }
+
+    /// Sets [`ServeConfig::drain_deadline`].
+    pub fn drain_deadline(mut self, deadline: Duration) -> Self {
+        self.drain_deadline = deadline;
+        self
+    }
+}
 
 /// Serves `service` on `listener` until `shutdown` resolves, then stops
-/// accepting and gives open connections up to 10 s to finish.
-///
-/// HTTP/1.1 with upgrades (for WebSocket), a 30 s header read timeout
-/// (hyper only enforces it with a timer installed, which this does), and
-/// request heads bounded to 64 KiB.
+/// accepting and gives open connections up to 10 s to finish; see
+/// [`serve_with`] for the limits.
 pub async fn serve<S, B>(
     listener: TcpListener,
     service: S,
     shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<BoxError>,
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    serve_with(listener, service, shutdown, ServeConfig::default()).await
+}
+
+/// [`serve`] with explicit limits: HTTP/1.1 with upgrades (for WebSocket),
+/// a header read timeout (hyper only enforces it with a timer installed,
+/// which this does), and bounded request heads.
+pub async fn serve_with<S, B>(
+    listener: TcpListener,
+    service: S,
+    shutdown: impl Future<Output = ()>,
+    config: ServeConfig,
 ) -> std::io::Result<()>
 where
     S: Service<Request<Incoming>, Response = Response<B>> + Clone + Send + Sync + 'static,
