@@ -27,6 +27,12 @@ pub struct EngineConfig {
     /// Whether Engine.IO protocol 3 clients (socket.io-client 2.x) are
     /// accepted. Default false, as in the reference.
     pub allow_eio3: bool,
+    /// Most packets waiting for a client (one that stopped polling, or
+    /// reads its WebSocket too slowly). Past it the session closes with
+    /// [`CloseReason::SlowConsumer`](super::CloseReason::SlowConsumer)
+    /// instead of buffering without bound. Default 10 000 (the reference
+    /// has no limit).
+    pub max_buffered_packets: usize,
 }
 
 impl Default for EngineConfig {
@@ -40,6 +46,7 @@ impl Default for EngineConfig {
             websocket: true,
             allow_upgrades: true,
             allow_eio3: false,
+            max_buffered_packets: 10_000,
         }
     }
 }
@@ -79,6 +86,12 @@ impl EngineConfig {
     /// Sets [`EngineConfig::allow_upgrades`].
     pub fn allow_upgrades(mut self, on: bool) -> Self {
         self.allow_upgrades = on;
+        self
+    }
+
+    /// Sets [`EngineConfig::max_buffered_packets`] (at least 1).
+    pub fn max_buffered_packets(mut self, packets: usize) -> Self {
+        self.max_buffered_packets = packets.max(1);
         self
     }
 

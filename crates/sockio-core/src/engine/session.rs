@@ -56,6 +56,10 @@ pub enum CloseReason {
     ForcedClose,
     /// The server is shutting down.
     ServerShuttingDown,
+    /// The client let more than `max_buffered_packets` packets pile up
+    /// (it stopped polling, or reads too slowly). Not a reference reason:
+    /// the reference buffers without limit.
+    SlowConsumer,
 }
 
 impl CloseReason {
@@ -68,6 +72,7 @@ impl CloseReason {
             Self::ParseError => "parse error",
             Self::ForcedClose => "forced close",
             Self::ServerShuttingDown => "server shutting down",
+            Self::SlowConsumer => "slow consumer",
         }
     }
 }
@@ -134,6 +139,7 @@ pub struct Session {
     ping_timeout: Duration,
     upgrade_timeout: Duration,
     allow_upgrades: bool,
+    max_buffered: usize,
     transport: TransportKind,
     upgraded: bool,
     upgrade: Option<Upgrade>,
@@ -166,6 +172,7 @@ impl Session {
             ping_timeout: config.ping_timeout,
             upgrade_timeout: config.upgrade_timeout,
             allow_upgrades,
+            max_buffered: config.max_buffered_packets.max(1),
             transport,
             upgraded: false,
             upgrade: None,
@@ -362,13 +369,25 @@ impl Session {
     // ----- output -----
 
     /// Queues a packet for the client. Returns false (and drops it) once
-    /// the session is closed.
+    /// the session is closed, or when the client already has
+    /// `max_buffered_packets` waiting, which closes the session with
+    /// [`CloseReason::SlowConsumer`].
     pub fn send(&mut self, packet: Packet) -> bool {
         if self.closed.is_some() {
             return false;
         }
+        if self.outbox.len() >= self.max_buffered {
+            self.close_with(CloseReason::SlowConsumer);
+            return false;
+        }
         self.outbox.push_back(packet);
         true
+    }
+
+    /// The client cannot take more (its WebSocket write queue is full):
+    /// closes with [`CloseReason::SlowConsumer`].
+    pub fn handle_slow_consumer(&mut self) {
+        self.close_with(CloseReason::SlowConsumer);
     }
 
     /// Number of packets waiting to be written.

@@ -301,3 +301,28 @@ fn v3_client_pings_and_server_answers() {
     s.handle_timeout(t0 + INTERVAL * 2 + TIMEOUT);
     assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
 }
+
+#[test]
+fn a_client_that_stops_polling_is_closed_past_the_buffer_cap() {
+    let t0 = Instant::now();
+    let config = config().max_buffered_packets(100);
+    let mut s = Session::new(
+        "slow".into(),
+        &config,
+        TransportKind::Polling,
+        Protocol::V4,
+        t0,
+    );
+    let _ = s.poll_response();
+    for i in 0..100 {
+        assert!(s.send(Packet::message(format!("{i}"))));
+    }
+    assert!(!s.send(Packet::message("one too many")));
+    assert_eq!(s.close_reason(), Some(CloseReason::SlowConsumer));
+    assert_eq!(
+        s.poll_event(),
+        Some(Event::Closed(CloseReason::SlowConsumer))
+    );
+    // Nothing is kept for a closed session but its final packet.
+    assert_eq!(s.poll_response(), Some(vec![Packet::Close]));
+}

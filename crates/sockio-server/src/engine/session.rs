@@ -116,7 +116,7 @@ fn flush_ws(state: &mut SessionState) {
         }
     }
     if overflow {
-        state.core.handle_transport_error();
+        state.core.handle_slow_consumer();
     }
 }
 
