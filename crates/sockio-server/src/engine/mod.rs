@@ -173,6 +173,8 @@ impl EngineIo {
     pub fn new(config: EngineServerConfig, handler: impl EngineHandler) -> Self {
         let ws_config = sockio_ws::Config::default()
             .max_message_size(config.engine.max_payload)
+            // The WebSocket queue is the session's buffer once on WebSocket.
+            .write_queue_frames(config.engine.max_buffered_packets)
             .deflate(if config.per_message_deflate {
                 sockio_ws::DeflateConfig::enabled()
             } else {

@@ -1,0 +1,265 @@
+//! Engine.IO sessions through the real server: heartbeats on a virtual
+//! clock (RELIABILITY.md case 20), the upgrade race and the upgrade timeout
+//! (case 21).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use sockio_core::engine::{CloseReason, EngineConfig, Str};
+use sockio_server::engine::{EngineHandler, EngineIo, EngineServerConfig, EngineSocket};
+use sockio_ws::{Config, Message};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const PACKETS: usize = 10_000;
+
+/// Echoes messages; on `go`, sends `PACKETS` numbered messages from a task
+/// that yields often, so they interleave with whatever the client does.
+#[derive(Default, Clone)]
+struct Handler {
+    closes: Arc<Mutex<Vec<(CloseReason, tokio::time::Instant)>>>,
+}
+
+impl EngineHandler for Handler {
+    fn on_message(&self, socket: &EngineSocket, text: Str) {
+        if text == "go" {
+            let socket = socket.clone();
+            tokio::spawn(async move {
+                for i in 0..PACKETS {
+                    assert!(socket.send_text(i.to_string()), "session closed at {i}");
+                    if i % 50 == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                }
+            });
+        } else {
+            socket.send_text(text);
+        }
+    }
+
+    fn on_binary(&self, socket: &EngineSocket, data: Bytes) {
+        socket.send_binary(data);
+    }
+
+    fn on_close(&self, _: &EngineSocket, reason: CloseReason) {
+        self.closes
+            .lock()
+            .unwrap()
+            .push((reason, tokio::time::Instant::now()));
+    }
+}
+
+async fn start(engine: EngineConfig) -> (SocketAddr, EngineIo, Handler) {
+    let handler = Handler::default();
+    let config = EngineServerConfig::default()
+        .engine(engine)
+        .path("/engine.io/");
+    let io = EngineIo::new(config, handler.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let service = io.service();
+    tokio::spawn(sockio_server::serve(
+        listener,
+        service,
+        std::future::pending(),
+    ));
+    (addr, io, handler)
+}
+
+/// One HTTP/1.1 request on its own connection; returns status and body.
+async fn http(addr: SocketAddr, method: &str, query: &str, body: &str) -> (u16, String) {
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "{method} /engine.io/?EIO=4&transport=polling{query} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(req.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head[9..12].parse().unwrap();
+    (status, body.to_owned())
+}
+
+async fn handshake(addr: SocketAddr) -> String {
+    let (status, body) = http(addr, "GET", "", "").await;
+    assert_eq!(status, 200, "{body}");
+    let sid_start = body.find("\"sid\":\"").unwrap() + 7;
+    body[sid_start..sid_start + 20].to_owned()
+}
+
+fn packets(body: &str) -> Vec<&str> {
+    body.split('\u{1e}').collect()
+}
+
+/// Case 20: a client that never answers is closed "ping timeout" exactly
+/// pingInterval + pingTimeout after the handshake, on a virtual clock; its
+/// session and timers are gone.
+#[tokio::test(start_paused = true)]
+async fn silent_polling_client_times_out() {
+    let engine = EngineConfig::default()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200));
+    let (addr, io, handler) = start(engine).await;
+    let opened = tokio::time::Instant::now();
+    let sid = handshake(addr).await;
+    assert_eq!(io.session_count(), 1);
+    while handler.closes.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (reason, at) = handler.closes.lock().unwrap()[0];
+    assert_eq!(reason, CloseReason::PingTimeout);
+    let elapsed = at - opened;
+    assert!(
+        elapsed >= Duration::from_millis(500) && elapsed <= Duration::from_millis(550),
+        "{elapsed:?}"
+    );
+    assert_eq!(io.session_count(), 0);
+    let (status, body) = http(addr, "GET", &format!("&sid={sid}"), "").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (400, r#"{"code":1,"message":"Session ID unknown"}"#)
+    );
+}
+
+/// Case 20: a client answering every ping (and sending an unsolicited pong
+/// first) stays connected for many intervals.
+#[tokio::test(start_paused = true)]
+async fn answering_client_stays() {
+    let engine = EngineConfig::default()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200));
+    let (addr, io, handler) = start(engine).await;
+    let sid = handshake(addr).await;
+    let q = format!("&sid={sid}");
+    assert_eq!(http(addr, "POST", &q, "3").await, (200, "ok".to_owned()));
+    for _ in 0..10 {
+        assert_eq!(http(addr, "GET", &q, "").await, (200, "2".to_owned()));
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert_eq!(http(addr, "POST", &q, "3").await, (200, "ok".to_owned()));
+    }
+    assert_eq!(io.session_count(), 1);
+    assert!(handler.closes.lock().unwrap().is_empty());
+}
+
+/// Case 20 over WebSocket: pings arrive every interval; once the client
+/// stops answering, the server closes the connection.
+#[tokio::test(start_paused = true)]
+async fn websocket_heartbeat() {
+    let engine = EngineConfig::default()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200));
+    let (addr, io, handler) = start(engine).await;
+    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
+    let Some(Ok(Message::Text(open))) = ws.next().await else {
+        panic!()
+    };
+    assert!(open.starts_with("0{"), "{open}");
+    assert!(open.contains(r#""upgrades":[]"#), "{open}");
+    for _ in 0..3 {
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("2"));
+        ws.send(Message::text("3")).await.unwrap();
+    }
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("2"));
+    // No answer: the server closes.
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Close(_))) | None => break,
+            Some(Ok(other)) => panic!("{other:?}"),
+            Some(Err(e)) => panic!("{e}"),
+        }
+    }
+    while ws.next().await.is_some() {}
+    assert_eq!(
+        handler.closes.lock().unwrap()[0].0,
+        CloseReason::PingTimeout
+    );
+    assert_eq!(io.session_count(), 0);
+}
+
+/// Case 21: 10 000 numbered packets emitted while the client upgrades
+/// arrive exactly once and in order across the switch; afterwards polling
+/// requests and a second WebSocket on the sid are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrade_race_loses_nothing() {
+    // Room for every packet, should the client poll slowly.
+    let (addr, _io, _) = start(EngineConfig::default().max_buffered_packets(2 * PACKETS)).await;
+    let sid = handshake(addr).await;
+    let q = format!("&sid={sid}");
+    assert_eq!(http(addr, "POST", &q, "4go").await, (200, "ok".to_owned()));
+    let mut got: Vec<usize> = Vec::new();
+    let take = |got: &mut Vec<usize>, p: &str| {
+        if let Some(n) = p.strip_prefix('4') {
+            got.push(n.parse().unwrap());
+        } else {
+            assert!(p == "6" || p == "2", "unexpected packet {p:?}");
+        }
+    };
+    // Poll a little first, so the upgrade lands mid-stream.
+    let (_, body) = http(addr, "GET", &q, "").await;
+    packets(&body).into_iter().for_each(|p| take(&mut got, p));
+    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket&sid={sid}");
+    let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
+    // A poll in flight while probing.
+    let poll = tokio::spawn({
+        let q = q.clone();
+        async move { http(addr, "GET", &q, "").await }
+    });
+    ws.send(Message::text("2probe")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("3probe"));
+    let (status, body) = poll.await.unwrap();
+    assert_eq!(status, 200);
+    packets(&body).into_iter().for_each(|p| take(&mut got, p));
+    ws.send(Message::text("5")).await.unwrap();
+    while got.len() < PACKETS {
+        match ws.next().await.unwrap().unwrap() {
+            Message::Text(t) => take(&mut got, &t),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, (0..PACKETS).collect::<Vec<_>>());
+    // The old transport and a second WebSocket are refused.
+    let (status, _) = http(addr, "GET", &q, "").await;
+    assert_eq!(status, 400);
+    let (mut second, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
+    assert!(matches!(
+        second.next().await,
+        Some(Ok(Message::Close(_))) | None
+    ));
+    ws.send(Message::text("4still here")).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::text("4still here")
+    );
+}
+
+/// Case 21: a probe that never completes is closed after upgradeTimeout;
+/// the session goes on polling.
+#[tokio::test(start_paused = true)]
+async fn unfinished_upgrade_times_out() {
+    let engine = EngineConfig::default()
+        .ping_interval(Duration::from_secs(60))
+        .ping_timeout(Duration::from_secs(60))
+        .upgrade_timeout(Duration::from_secs(1));
+    let (addr, io, _) = start(engine).await;
+    let sid = handshake(addr).await;
+    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket&sid={sid}");
+    let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
+    let started = tokio::time::Instant::now();
+    assert!(matches!(
+        ws.next().await,
+        Some(Ok(Message::Close(_))) | None
+    ));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    let q = format!("&sid={sid}");
+    assert_eq!(
+        http(addr, "POST", &q, "4after").await,
+        (200, "ok".to_owned())
+    );
+    assert_eq!(http(addr, "GET", &q, "").await, (200, "4after".to_owned()));
+    assert_eq!(io.session_count(), 1);
+}
