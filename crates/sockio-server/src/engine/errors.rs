@@ -71,8 +71,9 @@ impl EngineError {
     /// body and `Connection: close`, as the reference writes it; 400, or
     /// 403 for `Forbidden` (the reference answers 400 there too, but a
     /// refused origin or `allow_request` is a 403 for every other client).
-    pub(crate) fn upgrade_response(self) -> Response<Full<Bytes>> {
-        let mut res = Response::new(Full::new(Bytes::from(self.to_string())));
+    pub(crate) fn upgrade_response(self, message: Option<&str>) -> Response<Full<Bytes>> {
+        let body = message.map_or_else(|| self.to_string(), str::to_owned);
+        let mut res = Response::new(Full::new(Bytes::from(body)));
         *res.status_mut() = self.status();
         let h = res.headers_mut();
         h.insert(header::CONNECTION, HeaderValue::from_static("close"));

@@ -5,6 +5,7 @@
 //! moves bytes between it and hyper, runs its timers, and calls an
 //! [`EngineHandler`] with what the clients send.
 
+mod config;
 mod errors;
 mod polling;
 mod query;
@@ -19,8 +20,9 @@ use std::sync::{Arc, RwLock, Weak};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use sockio_core::engine::{CloseReason, EngineConfig, Packet, Str, TransportKind};
+use sockio_core::engine::{CloseReason, Packet, Str, TransportKind};
 
+pub use config::{AllowRequest, Cookie, Cors, EngineServerConfig, HttpCompression};
 pub use errors::EngineError;
 pub use service::{EngineBody, EngineIoLayer, EngineIoService, NotFound};
 use session::SessionEntry;
@@ -45,82 +47,6 @@ pub trait EngineHandler: Send + Sync + 'static {
     fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
         let _ = (socket, reason);
     }
-}
-
-/// Server settings: the Engine.IO options and how the server is mounted.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct EngineServerConfig {
-    /// The protocol options (heartbeat, payload limit, transports).
-    pub engine: EngineConfig,
-    /// The path requests are served under; default `/socket.io/`. Other
-    /// paths go to the inner service.
-    pub path: String,
-    /// Accept permessage-deflate on WebSocket connections. Default off, as
-    /// in the reference.
-    pub per_message_deflate: bool,
-    /// CORS for long-polling requests (and the Origin check of upgrades).
-    pub cors: Cors,
-}
-
-impl Default for EngineServerConfig {
-    fn default() -> Self {
-        Self {
-            engine: EngineConfig::default(),
-            path: "/socket.io/".to_owned(),
-            per_message_deflate: false,
-            cors: Cors::default(),
-        }
-    }
-}
-
-impl EngineServerConfig {
-    /// Sets the protocol options.
-    pub fn engine(mut self, engine: EngineConfig) -> Self {
-        self.engine = engine;
-        self
-    }
-
-    /// Sets the path (a trailing `/` is added when missing).
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        let mut path = path.into();
-        if !path.ends_with('/') {
-            path.push('/');
-        }
-        self.path = path;
-        self
-    }
-
-    /// Sets [`EngineServerConfig::per_message_deflate`].
-    pub fn per_message_deflate(mut self, on: bool) -> Self {
-        self.per_message_deflate = on;
-        self
-    }
-
-    /// Sets the CORS policy.
-    pub fn cors(mut self, cors: Cors) -> Self {
-        self.cors = cors;
-        self
-    }
-}
-
-/// Which cross-origin pages may use the long-polling transport.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Cors {
-    /// No CORS headers (same-origin pages and non-browser clients only).
-    #[default]
-    Disabled,
-    /// Any origin: `Access-Control-Allow-Origin: *`.
-    Any,
-    /// These origins only, echoed back when they match; `credentials`
-    /// adds `Access-Control-Allow-Credentials: true`.
-    Origins {
-        /// Allowed origins, as `scheme://host[:port]`.
-        origins: Vec<String>,
-        /// Whether cookies may be sent.
-        credentials: bool,
-    },
 }
 
 /// A handle to the Engine.IO server: the session table and the handler.
@@ -281,6 +207,15 @@ impl EngineSocket {
     /// Whether the session is closed.
     pub fn is_closed(&self) -> bool {
         self.entry.lock().core.is_closed()
+    }
+}
+
+/// Adds the sticky-session cookie to a handshake response, if configured.
+pub(crate) fn set_cookie<B>(inner: &Inner, res: &mut http::Response<B>, sid: &str) {
+    if let Some(cookie) = &inner.config.cookie
+        && let Ok(value) = http::HeaderValue::from_str(&cookie.header(sid))
+    {
+        res.headers_mut().append(http::header::SET_COOKIE, value);
     }
 }
 

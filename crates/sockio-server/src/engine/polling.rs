@@ -10,7 +10,7 @@ use http_body_util::{BodyExt, Full, Limited};
 use sockio_core::engine::{Protocol, Session, TransportKind, decode_payload, encode_payload};
 
 use super::session::{SessionEntry, now, run_timers};
-use super::{EngineError, EngineSocket, Inner, new_sid};
+use super::{EngineError, EngineSocket, Inner, new_sid, set_cookie};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -21,7 +21,7 @@ pub(crate) fn handshake(inner: &Arc<Inner>, protocol: Protocol) -> Response<Full
         return EngineError::BadRequest.http_response(None);
     }
     let core = Session::new(
-        sid,
+        sid.clone(),
         &inner.config.engine,
         TransportKind::Polling,
         protocol,
@@ -44,7 +44,9 @@ pub(crate) fn handshake(inner: &Arc<Inner>, protocol: Protocol) -> Response<Full
         engine: Arc::downgrade(inner),
     };
     inner.handler.on_open(&socket);
-    payload_response(&packets, protocol)
+    let mut res = payload_response(&packets, protocol);
+    set_cookie(inner, &mut res, &sid);
+    res
 }
 
 /// Answers a GET once the session has something to send. A second GET

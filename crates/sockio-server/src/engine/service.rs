@@ -125,12 +125,92 @@ where
     if req.method() == Method::OPTIONS && *cors != Cors::Disabled && !upgrade {
         return with_cors(preflight(), cors, origin.as_ref());
     }
-    let response = route(&inner, req, upgrade, origin.as_ref()).await;
+    let encoding = match &inner.config.http_compression {
+        Some(c) if req.method() == Method::GET && !upgrade => {
+            accepted_encoding(req.headers()).map(|e| (e, c.threshold))
+        }
+        _ => None,
+    };
+    let mut response = route(&inner, req, upgrade, origin.as_ref()).await;
+    if let Some((encoding, threshold)) = encoding {
+        response = compress(response, encoding, threshold).await;
+    }
     if upgrade {
         response
     } else {
         with_cors(response, cors, origin.as_ref())
     }
+}
+
+/// A content encoding for polling responses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Gzip,
+    Deflate,
+}
+
+/// The encoding the client accepts, gzip first (as the reference picks).
+fn accepted_encoding(headers: &HeaderMap) -> Option<Encoding> {
+    let accept = headers.get(header::ACCEPT_ENCODING)?.to_str().ok()?;
+    let offers = |name: &str| {
+        accept.split(',').any(|part| {
+            let mut it = part.split(';');
+            let token = it.next().unwrap_or("").trim();
+            let refused = it.any(|p| matches!(p.trim(), "q=0" | "q=0.0" | "q=0.00" | "q=0.000"));
+            token.eq_ignore_ascii_case(name) && !refused
+        })
+    };
+    if offers("gzip") {
+        Some(Encoding::Gzip)
+    } else if offers("deflate") {
+        Some(Encoding::Deflate)
+    } else {
+        None
+    }
+}
+
+/// Compresses a successful polling response of at least `threshold` bytes.
+async fn compress(
+    res: Response<Full<Bytes>>,
+    encoding: Encoding,
+    threshold: usize,
+) -> Response<Full<Bytes>> {
+    use http_body_util::BodyExt;
+    use std::io::Write;
+    if res.status() != StatusCode::OK || res.headers().contains_key(header::CONTENT_ENCODING) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(collected) = body.collect().await;
+    let bytes = collected.to_bytes();
+    if bytes.len() < threshold {
+        return Response::from_parts(parts, Full::new(bytes));
+    }
+    let level = flate2::Compression::default();
+    let compressed = match encoding {
+        Encoding::Gzip => {
+            let mut e = flate2::write::GzEncoder::new(Vec::with_capacity(bytes.len() / 2), level);
+            e.write_all(&bytes).and_then(|()| e.finish())
+        }
+        Encoding::Deflate => {
+            let mut e = flate2::write::ZlibEncoder::new(Vec::with_capacity(bytes.len() / 2), level);
+            e.write_all(&bytes).and_then(|()| e.finish())
+        }
+    };
+    let Ok(compressed) = compressed else {
+        return Response::from_parts(parts, Full::new(bytes));
+    };
+    let name = match encoding {
+        Encoding::Gzip => "gzip",
+        Encoding::Deflate => "deflate",
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+    parts
+        .headers
+        .append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Response::from_parts(parts, Full::new(Bytes::from(compressed)))
 }
 
 async fn route<B>(
@@ -144,13 +224,14 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
-    let fail = |e: EngineError| {
+    let fail_with = |e: EngineError, message: Option<&str>| {
         if upgrade {
-            e.upgrade_response()
+            e.upgrade_response(message)
         } else {
-            e.http_response(None)
+            e.http_response(message)
         }
     };
+    let fail = |e: EngineError| fail_with(e, None);
     let config = &inner.config;
     let query = EngineQuery::parse(req.uri().query());
     let transport = match query.transport(config.engine.polling, config.engine.websocket) {
@@ -202,6 +283,16 @@ where
     };
     if inner.is_shutting_down() {
         return fail(EngineError::BadRequest);
+    }
+    if let Some(hook) = &config.allow_request {
+        let mut copy = Request::new(());
+        *copy.method_mut() = req.method().clone();
+        *copy.uri_mut() = req.uri().clone();
+        *copy.version_mut() = req.version();
+        *copy.headers_mut() = req.headers().clone();
+        if let Err(message) = hook.check(&copy).await {
+            return fail_with(EngineError::Forbidden, Some(&message));
+        }
     }
     match transport {
         TransportKind::Polling => polling::handshake(inner, protocol),

@@ -11,7 +11,7 @@ use sockio_core::engine::{Packet, Protocol, Session, TransportKind, UpgradeStep,
 use sockio_ws::{Message, Role, WebSocketStream, WsReader, handshake::server::Accepted};
 
 use super::session::{SessionEntry, now, run_timers};
-use super::{EngineError, EngineSocket, Inner, new_sid};
+use super::{EngineError, EngineSocket, Inner, new_sid, set_cookie};
 
 type Upgraded = TokioIo<hyper::upgrade::Upgraded>;
 
@@ -51,7 +51,7 @@ where
 {
     let accepted: Accepted = match sockio_ws::handshake::server::accept(&req, &inner.ws_config) {
         Ok(a) => a,
-        Err(_) => return EngineError::BadRequest.upgrade_response(),
+        Err(_) => return EngineError::BadRequest.upgrade_response(None),
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let ws_config = inner.ws_config.clone();
@@ -76,13 +76,15 @@ pub(crate) fn handshake<B>(
     req: Request<B>,
     protocol: Protocol,
 ) -> http::Response<Full<Bytes>> {
+    let sid = new_sid();
+    if sid.is_empty() {
+        return EngineError::BadRequest.upgrade_response(None);
+    }
     let weak = Arc::downgrade(inner);
-    upgrade(inner, req, move |ws| async move {
+    let session_id = sid.clone();
+    let mut res = upgrade(inner, req, move |ws| async move {
         let Some(inner) = weak.upgrade() else { return };
-        let sid = new_sid();
-        if sid.is_empty() {
-            return;
-        }
+        let sid = session_id;
         let (reader, writer) = ws.split();
         let core = Session::new(
             sid,
@@ -105,7 +107,11 @@ pub(crate) fn handshake<B>(
         };
         inner.handler.on_open(&socket);
         read_loop(inner, entry, reader, protocol).await;
-    })
+    });
+    if res.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+        set_cookie(inner, &mut res, &sid);
+    }
+    res
 }
 
 /// A WebSocket for an existing polling session: probe, then upgrade.
