@@ -55,10 +55,12 @@ async fn main() -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
-    let shutdown = async {
+    let service = engine_io.service();
+    // On Ctrl-C: close every session ("server shutting down"), then let
+    // the connections drain.
+    let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;
+        engine_io.close();
     };
-    sockio_server::serve(listener, engine_io.service(), shutdown).await?;
-    engine_io.close();
-    Ok(())
+    sockio_server::serve(listener, service, shutdown).await
 }
