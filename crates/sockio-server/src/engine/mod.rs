@@ -26,6 +26,7 @@ pub use config::{AllowRequest, Cookie, Cors, EngineServerConfig, HttpCompression
 pub use errors::EngineError;
 pub use service::{EngineBody, EngineIoLayer, EngineIoService, NotFound};
 use session::SessionEntry;
+pub use session::SharedPacket;
 
 /// What the application does with Engine.IO sessions. Calls for one
 /// session come in the order its packets arrived; they must not block
@@ -186,6 +187,15 @@ impl EngineSocket {
     /// Sends a binary message. False once the session is closed.
     pub fn send_binary(&self, data: impl Into<Bytes>) -> bool {
         self.send(Packet::Binary(data.into()))
+    }
+
+    /// Sends a packet encoded once for many receivers (see
+    /// [`SharedPacket`]). False once the session is closed.
+    pub fn send_shared(&self, shared: &SharedPacket) -> bool {
+        match self.engine.upgrade() {
+            Some(inner) => session::send_shared(&inner, &self.entry, shared),
+            None => false,
+        }
     }
 
     fn send(&self, packet: Packet) -> bool {

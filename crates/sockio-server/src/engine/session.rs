@@ -180,3 +180,60 @@ pub(crate) fn send(inner: &Arc<Inner>, entry: &Arc<SessionEntry>, packet: Packet
     entry.process(inner, state).run(inner, entry);
     queued
 }
+
+/// Sends a packet whose WebSocket frame was encoded once for many
+/// receivers. On a v4 WebSocket session with nothing queued ahead of it,
+/// the shared frame goes straight to the writer; anywhere else (polling,
+/// an upgrade in progress, v3) the packet takes the ordinary path.
+pub(crate) fn send_shared(
+    inner: &Arc<Inner>,
+    entry: &Arc<SessionEntry>,
+    shared: &SharedPacket,
+) -> bool {
+    let mut state = entry.lock();
+    let direct = state.core.transport() == TransportKind::WebSocket
+        && state.core.protocol() == sockio_core::engine::Protocol::V4
+        && state.core.queued() == 0
+        && !state.core.is_closed();
+    if let (true, Some(ws)) = (direct, state.ws.as_ref()) {
+        if ws.try_send_frame(shared.frame.clone()).is_ok() {
+            return true;
+        }
+        state.core.handle_slow_consumer();
+        entry.process(inner, state).run(inner, entry);
+        return false;
+    }
+    let queued = state.core.send(shared.packet.clone());
+    entry.process(inner, state).run(inner, entry);
+    queued
+}
+
+/// A packet encoded once, to be sent to many sessions: a broadcast
+/// serializes its payload once and every WebSocket receiver shares the
+/// same frame bytes.
+#[derive(Debug, Clone)]
+pub struct SharedPacket {
+    packet: Packet,
+    frame: bytes::Bytes,
+}
+
+impl SharedPacket {
+    /// Encodes `packet` (a message, text or binary) as a finished server
+    /// WebSocket frame.
+    pub fn new(packet: Packet) -> Self {
+        let frame = match packet.encode_ws(sockio_core::engine::Protocol::V4) {
+            sockio_core::engine::WsFrame::Text(t) => {
+                sockio_ws::frame::encode_server_frame(sockio_ws::frame::OpCode::Text, &t)
+            }
+            sockio_core::engine::WsFrame::Binary(b) => {
+                sockio_ws::frame::encode_server_frame(sockio_ws::frame::OpCode::Binary, &b)
+            }
+        };
+        Self { packet, frame }
+    }
+
+    /// The packet.
+    pub fn packet(&self) -> &Packet {
+        &self.packet
+    }
+}
