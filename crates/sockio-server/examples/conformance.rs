@@ -52,7 +52,7 @@ async fn main() -> std::io::Result<()> {
         .path("/engine.io/")
         .cors(Cors::Any);
     let engine_io = EngineIo::new(config, Echo);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    let listener = sockio_server::bind(("127.0.0.1", port)).await?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
     let service = engine_io.service();

@@ -14,7 +14,7 @@
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let engine = EngineIo::new(EngineServerConfig::default(), Echo);
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! let listener = sockio_server::bind("127.0.0.1:3000").await?;
 //! sockio_server::serve(listener, engine.service(), std::future::pending()).await
 //! # }
 //! ```
@@ -24,4 +24,4 @@
 pub mod engine;
 mod serve;
 
-pub use serve::{ServeConfig, serve, serve_with};
+pub use serve::{ServeConfig, bind, serve, serve_with};

@@ -139,3 +139,25 @@ where
     let _ = tokio::time::timeout(config.drain_deadline, drained.recv()).await;
     Ok(())
 }
+
+/// Binds a listener the way a server under load needs it: address reuse,
+/// and a backlog of 1024 (the OS default of `TcpListener::bind` is 128,
+/// so a burst of connects past it waits a full second for SYN retries).
+pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for addr in tokio::net::lookup_host(addr).await? {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        match socket.bind(addr).and_then(|()| socket.listen(1024)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
+    }))
+}

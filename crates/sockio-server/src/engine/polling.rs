@@ -114,6 +114,7 @@ pub(crate) async fn post<B>(
     inner: Arc<Inner>,
     entry: Arc<SessionEntry>,
     content_length: Option<u64>,
+    binary: bool,
     body: B,
 ) -> Response<Full<Bytes>>
 where
@@ -131,6 +132,13 @@ where
             state.core.handle_transport_error();
             entry.process(&inner, state).run(&inner, &entry);
             return empty(StatusCode::BAD_REQUEST);
+        }
+        // v4 bodies are text; a binary body is what the reference calls
+        // invalid content.
+        if binary && state.core.protocol() == Protocol::V4 {
+            state.core.handle_parse_error();
+            entry.process(&inner, state).run(&inner, &entry);
+            return close_connection(empty(StatusCode::BAD_REQUEST));
         }
         state.post_active = true;
     }
@@ -151,6 +159,12 @@ where
             };
         }
     };
+    if state.core.is_closed() {
+        // Closed while the body arrived (an overlapping POST, a timeout):
+        // its packets have nowhere to go.
+        drop(state);
+        return close_connection(empty(StatusCode::BAD_REQUEST));
+    }
     let protocol = state.core.protocol();
     let max_packets = inner.config.engine.max_payload;
     let response = match decode_payload(body, protocol, max_packets) {

@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::{Either, Full};
-use sockio_core::engine::TransportKind;
+use sockio_core::engine::{Protocol, TransportKind};
 use tower_layer::Layer;
 use tower_service::Service;
 
@@ -123,7 +123,11 @@ where
     let origin = req.headers().get(header::ORIGIN).cloned();
     let cors = &inner.config.cors;
     if req.method() == Method::OPTIONS && *cors != Cors::Disabled && !upgrade {
-        return with_cors(preflight(), cors, origin.as_ref());
+        let asked = req
+            .headers()
+            .get(header::ACCESS_CONTROL_REQUEST_HEADERS)
+            .cloned();
+        return with_cors(preflight(asked), cors, origin.as_ref());
     }
     let encoding = match &inner.config.http_compression {
         Some(c) if req.method() == Method::GET && !upgrade => {
@@ -248,8 +252,20 @@ where
         let Some(entry) = inner.get(sid) else {
             return fail(EngineError::UnknownSid);
         };
-        let current = entry.lock().core.transport();
+        let (current, protocol) = {
+            let state = entry.lock();
+            (state.core.transport(), state.core.protocol())
+        };
         if !upgrade && current != transport {
+            return fail(EngineError::BadRequest);
+        }
+        // As the reference: any EIO other than 4 counts as 3.
+        let asked = if query.eio.as_deref() == Some("4") {
+            Protocol::V4
+        } else {
+            Protocol::V3
+        };
+        if asked != protocol {
             return fail(EngineError::BadRequest);
         }
         if upgrade {
@@ -261,12 +277,16 @@ where
         return match *req.method() {
             Method::GET => polling::poll(inner.clone(), entry).await,
             Method::POST => {
+                let binary = req
+                    .headers()
+                    .get(header::CONTENT_TYPE)
+                    .is_some_and(|v| v.as_bytes().starts_with(b"application/octet-stream"));
                 let length = req
                     .headers()
                     .get(header::CONTENT_LENGTH)
                     .and_then(|v| v.to_str().ok())
                     .and_then(|v| v.parse().ok());
-                polling::post(inner.clone(), entry, length, req.into_body()).await
+                polling::post(inner.clone(), entry, length, binary, req.into_body()).await
             }
             _ => fail(EngineError::BadRequest),
         };
@@ -274,7 +294,7 @@ where
     if req.method() != Method::GET {
         return fail(EngineError::BadHandshakeMethod);
     }
-    if transport == TransportKind::WebSocket && !upgrade {
+    if (transport == TransportKind::WebSocket) != upgrade {
         return fail(EngineError::BadRequest);
     }
     let protocol = match query.protocol(config.engine.allow_eio3) {
@@ -300,7 +320,9 @@ where
     }
 }
 
-fn preflight() -> Response<Full<Bytes>> {
+/// The answer to a CORS preflight: the methods, and the headers the page
+/// asked for (as the reference's `cors` reflects them), else content-type.
+fn preflight(asked: Option<HeaderValue>) -> Response<Full<Bytes>> {
     let mut res = Response::new(Full::new(Bytes::new()));
     *res.status_mut() = StatusCode::NO_CONTENT;
     let h = res.headers_mut();
@@ -308,10 +330,21 @@ fn preflight() -> Response<Full<Bytes>> {
         header::ACCESS_CONTROL_ALLOW_METHODS,
         HeaderValue::from_static("GET,HEAD,PUT,PATCH,POST,DELETE"),
     );
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_HEADERS,
-        HeaderValue::from_static("content-type"),
-    );
+    match asked {
+        Some(asked) => {
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, asked);
+            h.append(
+                header::VARY,
+                HeaderValue::from_static("Access-Control-Request-Headers"),
+            );
+        }
+        None => {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                HeaderValue::from_static("content-type"),
+            );
+        }
+    }
     res
 }
 

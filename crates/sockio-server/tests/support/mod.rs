@@ -13,7 +13,7 @@ use sockio_core::engine::{EngineConfig, Str};
 use sockio_server::engine::{EngineHandler, EngineIo, EngineServerConfig, EngineSocket};
 use sockio_server::{ServeConfig, serve_with};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::oneshot;
 
 /// How long any single read or write may take before the test fails. Long
@@ -69,8 +69,19 @@ impl TestServer {
     }
 
     /// Binds 127.0.0.1:0 and serves `config` with `serve`.
+    ///
+    /// The listen backlog is 1024, not the 128 of `TcpListener::bind`: a
+    /// test that opens hundreds of connections before the server task gets
+    /// to accept would otherwise overflow the accept queue, and the kernel
+    /// would retry the dropped handshakes only after a 1 s real-time SYN
+    /// retransmission, which a paused clock cannot see (it auto-advances
+    /// meanwhile, firing every timer early).
     pub(crate) async fn start_with(config: EngineServerConfig, serve: ServeConfig) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket
+            .bind(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .expect("bind");
+        let listener = socket.listen(1024).expect("listen");
         let addr = listener.local_addr().expect("local addr");
         let engine = EngineIo::new(config, EchoHandler);
         let (tx, rx) = oneshot::channel::<()>();
@@ -102,11 +113,7 @@ impl TestServer {
 
     /// Opens a polling session and returns its id.
     pub(crate) async fn handshake(&self) -> String {
-        let res = self
-            .request(get("/engine.io/?EIO=4&transport=polling", &[]))
-            .await;
-        assert_eq!(res.status, 200, "handshake: {res:?}");
-        sid_of_open_packet(&res.body)
+        handshake(self.addr).await
     }
 }
 
@@ -116,6 +123,16 @@ impl Drop for TestServer {
             let _ = tx.send(());
         }
     }
+}
+
+/// Opens a polling session on the server at `addr` and returns its id.
+pub(crate) async fn handshake(addr: SocketAddr) -> String {
+    let mut conn = Conn::connect(addr).await;
+    conn.send(get("/engine.io/?EIO=4&transport=polling", &[]))
+        .await;
+    let res = conn.response().await;
+    assert_eq!(res.status, 200, "handshake: {res:?}");
+    sid_of_open_packet(&res.body)
 }
 
 /// The sid of an open packet `0{"sid":"…",…}` (20 characters).
@@ -281,6 +298,32 @@ impl Response {
         );
     }
 
+    /// Asserts a polling handshake answer of a server with
+    /// [`engine_config`]: the open packet alone, with exactly the reference
+    /// keys, and a 20-character URL-safe sid; `extra` are further expected
+    /// headers (CORS). Returns the sid.
+    #[track_caller]
+    pub(crate) fn assert_handshake(&self, extra: &[(&str, &str)]) -> String {
+        let sid = sid_of_open_packet(&self.body);
+        assert_eq!(sid.len(), 20, "{sid}");
+        assert!(
+            sid.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+            "{sid}"
+        );
+        let open = format!(
+            r#"0{{"sid":"{sid}","upgrades":["websocket"],"pingInterval":30000,"pingTimeout":20000,"maxPayload":1000000}}"#
+        );
+        let len = open.len().to_string();
+        let mut headers = vec![
+            ("content-type", "text/plain; charset=UTF-8"),
+            ("content-length", len.as_str()),
+        ];
+        headers.extend_from_slice(extra);
+        self.assert_exact(200, &headers, open.as_bytes());
+        sid
+    }
+
     /// Asserts the answer to an accepted POST: 200 `ok`.
     #[track_caller]
     pub(crate) fn assert_post_ok(&self) {
@@ -336,12 +379,11 @@ impl Conn {
 
     /// Reads more bytes into the buffer; false at EOF.
     async fn fill(&mut self) -> bool {
-        let mut chunk = [0u8; 16 * 1024];
-        let n = tokio::time::timeout(IO_TIMEOUT, self.stream.read(&mut chunk))
+        self.buf.reserve(16 * 1024);
+        let n = tokio::time::timeout(IO_TIMEOUT, self.stream.read_buf(&mut self.buf))
             .await
             .expect("read timed out")
             .expect("read");
-        self.buf.extend_from_slice(&chunk[..n]);
         n > 0
     }
 
@@ -371,7 +413,11 @@ impl Conn {
         let mut lines = head.trim_end_matches("\r\n").split("\r\n");
         let status_line = lines.next().expect("status line");
         let mut parts = status_line.splitn(3, ' ');
-        assert_eq!(parts.next(), Some("HTTP/1.1"), "status line {status_line:?}");
+        assert_eq!(
+            parts.next(),
+            Some("HTTP/1.1"),
+            "status line {status_line:?}"
+        );
         let status: u16 = parts
             .next()
             .and_then(|s| s.parse().ok())

@@ -1,0 +1,612 @@
+//! Engine.IO over HTTP, end to end on real sockets: query validation,
+//! handshake, unknown and misused sids, polling body abuse, CORS and the
+//! header read timeout (RELIABILITY.md section 4, cases 1, 6, 7, 18, 19).
+//!
+//! Each test starts its own server on 127.0.0.1:0 and talks raw HTTP/1.1
+//! to it, asserting every status, header (but `Date`) and body byte.
+
+mod support;
+
+use std::time::Duration;
+
+use sockio_server::ServeConfig;
+use sockio_server::engine::{Cors, EngineServerConfig};
+use support::{
+    Closed, LAST_CHUNK, TestServer, WS_ACCEPT, chunk, engine_config, get, post, request,
+    server_config, sid_of_open_packet, ws_upgrade,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+/// Time given to the server to take up a request whose processing the
+/// test cannot observe (a poll that stays pending, a POST whose body is
+/// still coming) before the overlapping request is sent. The server needs
+/// microseconds; this only has to outlast a scheduling hiccup.
+const SETTLE: Duration = Duration::from_millis(200);
+
+/// The reference's error codes and messages (engine.io `Server.errors`).
+type Error = (u8, &'static str);
+const UNKNOWN_TRANSPORT: Error = (0, "Transport unknown");
+const UNKNOWN_SID: Error = (1, "Session ID unknown");
+const BAD_HANDSHAKE_METHOD: Error = (2, "Bad handshake method");
+const BAD_REQUEST: Error = (3, "Bad request");
+const FORBIDDEN: Error = (4, "Forbidden");
+const UNSUPPORTED_VERSION: Error = (5, "Unsupported protocol version");
+
+const HANDSHAKE: &str = "/engine.io/?EIO=4&transport=polling";
+const WS_HANDSHAKE: &str = "/engine.io/?EIO=4&transport=websocket";
+
+fn polling(sid: &str) -> String {
+    format!("/engine.io/?EIO=4&transport=polling&sid={sid}")
+}
+
+fn websocket(sid: &str) -> String {
+    format!("/engine.io/?EIO=4&transport=websocket&sid={sid}")
+}
+
+fn status_of(error: Error) -> u16 {
+    if error == FORBIDDEN { 403 } else { 400 }
+}
+
+// ----- case 7: query validation -----
+
+#[tokio::test]
+async fn query_validation_polling() {
+    let server = TestServer::start(server_config()).await;
+    let cases = [
+        ("GET", "?transport=polling", UNSUPPORTED_VERSION),
+        ("GET", "?EIO=3&transport=polling", UNSUPPORTED_VERSION),
+        ("GET", "?EIO=abc&transport=polling", UNSUPPORTED_VERSION),
+        ("GET", "?EIO=4&transport=abc", UNKNOWN_TRANSPORT),
+        ("GET", "?EIO=4&transport=constructor", UNKNOWN_TRANSPORT),
+        ("GET", "?EIO=4&transport=__proto__", UNKNOWN_TRANSPORT),
+        ("GET", "?EIO=4&transport=webtransport", UNKNOWN_TRANSPORT),
+        ("GET", "?EIO=4&transport=", UNKNOWN_TRANSPORT),
+        ("GET", "?EIO=4", UNKNOWN_TRANSPORT),
+        // The transport is checked before the version, as in the reference.
+        ("GET", "?EIO=3&transport=abc", UNKNOWN_TRANSPORT),
+        ("POST", "?EIO=4&transport=polling", BAD_HANDSHAKE_METHOD),
+        ("PUT", "?EIO=4&transport=polling", BAD_HANDSHAKE_METHOD),
+        ("GET", "?EIO=4&transport=websocket", BAD_REQUEST),
+    ];
+    for (method, query, (code, message)) in cases {
+        let target = format!("/engine.io/{query}");
+        let body = (method != "GET").then_some(&b"4hello"[..]);
+        let res = server.request(request(method, &target, &[], body)).await;
+        res.assert_json_error(400, code, message, &[]);
+    }
+    assert_eq!(server.engine.session_count(), 0);
+}
+
+#[tokio::test]
+async fn query_validation_upgrade() {
+    let server = TestServer::start(server_config()).await;
+    let cases = [
+        ("?EIO=4&transport=abc", UNKNOWN_TRANSPORT),
+        ("?EIO=4&transport=constructor", UNKNOWN_TRANSPORT),
+        ("?EIO=4&transport=__proto__", UNKNOWN_TRANSPORT),
+        ("?EIO=4&transport=webtransport", UNKNOWN_TRANSPORT),
+        ("?EIO=4&transport=", UNKNOWN_TRANSPORT),
+        ("?EIO=4", UNKNOWN_TRANSPORT),
+        ("?transport=websocket", UNSUPPORTED_VERSION),
+        ("?EIO=3&transport=websocket", UNSUPPORTED_VERSION),
+        (
+            "?EIO=4&transport=websocket&sid=AAAAAAAAAAAAAAAAAAAA",
+            UNKNOWN_SID,
+        ),
+    ];
+    for (query, (_, message)) in cases {
+        let mut conn = server.connect().await;
+        conn.send(ws_upgrade(&format!("/engine.io/{query}"), &[]))
+            .await;
+        conn.response().await.assert_upgrade_error(400, message);
+        assert_eq!(conn.expect_closed().await, Closed::Eof, "{query}");
+    }
+    assert_eq!(server.engine.session_count(), 0);
+}
+
+// ----- handshake -----
+
+#[tokio::test]
+async fn polling_handshake() {
+    let server = TestServer::start(server_config()).await;
+    let res = server
+        .request(get(&format!("{HANDSHAKE}&t=Nx1a"), &[]))
+        .await;
+    let sid = res.assert_handshake(&[]);
+    assert_eq!(res.reason, "OK");
+    assert!(server.engine.socket(&sid).is_some());
+    let other = server.handshake().await;
+    assert_ne!(other, sid);
+    assert_eq!(server.engine.session_count(), 2);
+}
+
+#[tokio::test]
+async fn websocket_session_sid_used_with_polling() {
+    let server = TestServer::start(server_config()).await;
+    let mut ws = server.connect().await;
+    ws.send(ws_upgrade(WS_HANDSHAKE, &[])).await;
+    let headers = [
+        ("connection", "Upgrade"),
+        ("upgrade", "websocket"),
+        ("sec-websocket-accept", WS_ACCEPT),
+    ];
+    ws.response().await.assert_exact(101, &headers, b"");
+    let (opcode, open) = ws.ws_frame().await;
+    assert_eq!(opcode, 1, "text frame");
+    let sid = sid_of_open_packet(&open);
+    let expected = format!(
+        r#"0{{"sid":"{sid}","upgrades":[],"pingInterval":30000,"pingTimeout":20000,"maxPayload":1000000}}"#
+    );
+    assert_eq!(String::from_utf8(open).unwrap(), expected);
+    // Case 18: the sid with the other transport, without upgrade.
+    let (code, message) = BAD_REQUEST;
+    let res = server.request(get(&polling(&sid), &[])).await;
+    res.assert_json_error(400, code, message, &[]);
+    let res = server.request(post(&polling(&sid), &[], b"4x")).await;
+    res.assert_json_error(400, code, message, &[]);
+    assert!(!server.engine.socket(&sid).unwrap().is_closed());
+}
+
+// ----- case 18: unknown and misused sids -----
+
+#[tokio::test]
+async fn unknown_sid() {
+    let server = TestServer::start(server_config()).await;
+    let live = server.handshake().await;
+    let (code, message) = UNKNOWN_SID;
+    for sid in [
+        "AAAAAAAAAAAAAAAAAAAA",
+        "constructor",
+        "__proto__",
+        "toString",
+    ] {
+        let res = server.request(get(&polling(sid), &[])).await;
+        res.assert_json_error(400, code, message, &[]);
+        let res = server.request(post(&polling(sid), &[], b"4hello")).await;
+        res.assert_json_error(400, code, message, &[]);
+    }
+    // The live session was not disturbed.
+    let res = server.request(post(&polling(&live), &[], b"4still here"));
+    res.await.assert_post_ok();
+    let res = server.request(get(&polling(&live), &[])).await;
+    res.assert_payload(b"4still here");
+}
+
+#[tokio::test]
+async fn polling_sid_used_with_websocket_without_upgrade() {
+    let server = TestServer::start(server_config()).await;
+    let sid = server.handshake().await;
+    let (code, message) = BAD_REQUEST;
+    let res = server.request(get(&websocket(&sid), &[])).await;
+    res.assert_json_error(400, code, message, &[]);
+    let res = server.request(post(&websocket(&sid), &[], b"4x")).await;
+    res.assert_json_error(400, code, message, &[]);
+    // As in the reference, the mismatch does not close the session.
+    let res = server.request(post(&polling(&sid), &[], b"4alive"));
+    res.await.assert_post_ok();
+    let res = server.request(get(&polling(&sid), &[])).await;
+    res.assert_payload(b"4alive");
+}
+
+#[tokio::test]
+async fn concurrent_gets_close_the_session() {
+    let server = TestServer::start(server_config()).await;
+    let sid = server.handshake().await;
+    let mut first = server.connect().await;
+    first.send(get(&polling(&sid), &[])).await;
+    tokio::time::sleep(SETTLE).await;
+    let second = server.request(get(&polling(&sid), &[])).await;
+    second.assert_exact(400, &[("content-length", "0")], b"");
+    // The waiting poll gets the close packet.
+    first.response().await.assert_payload(b"1");
+    let (code, message) = UNKNOWN_SID;
+    let res = server.request(get(&polling(&sid), &[])).await;
+    res.assert_json_error(400, code, message, &[]);
+    assert_eq!(server.engine.session_count(), 0);
+}
+
+#[tokio::test]
+async fn concurrent_posts_close_the_session() {
+    let server = TestServer::start(server_config()).await;
+    let sid = server.handshake().await;
+    let mut first = server.connect().await;
+    let chunked = [("Transfer-Encoding", "chunked")];
+    first
+        .send(request("POST", &polling(&sid), &chunked, None))
+        .await;
+    first.send(chunk(b"4par")).await;
+    tokio::time::sleep(SETTLE).await;
+    let second = server.request(post(&polling(&sid), &[], b"4x")).await;
+    second.assert_exact(400, &[("content-length", "0")], b"");
+    let (code, message) = UNKNOWN_SID;
+    let res = server.request(get(&polling(&sid), &[])).await;
+    res.assert_json_error(400, code, message, &[]);
+    assert_eq!(server.engine.session_count(), 0);
+    // The first POST, once complete, is refused: its session is gone (the
+    // reference destroys its connection).
+    first.send(chunk(b"tial")).await;
+    first.send(LAST_CHUNK).await;
+    let res = first.response().await;
+    assert_eq!(res.status, 400, "{res:?}");
+}
+
+/// The reference's `verify` refuses a request whose protocol (EIO, absent
+/// meaning 3) is not its session's: 400 code 3 (PROTOCOL_MISMATCH).
+#[tokio::test]
+async fn sid_with_another_protocol_version() {
+    let server = TestServer::start(server_config()).await;
+    let sid = server.handshake().await;
+    let (code, message) = BAD_REQUEST;
+    for query in ["transport=polling", "EIO=3&transport=polling"] {
+        let target = format!("/engine.io/?{query}&sid={sid}");
+        let res = server.request(post(&target, &[], b"4x")).await;
+        res.assert_json_error(400, code, message, &[]);
+    }
+}
+
+// ----- case 19: polling body abuse -----
+
+fn small_payload_config() -> EngineServerConfig {
+    server_config().engine(engine_config().max_payload(1000))
+}
+
+#[tokio::test]
+async fn post_over_max_payload_with_content_length() {
+    let server = TestServer::start(small_payload_config()).await;
+    let sid = server.handshake().await;
+    // Only the head: the 413 must come without the body being read.
+    let mut conn = server.connect().await;
+    let length = [("Content-Length", "1001"), ("Content-Type", "text/plain")];
+    conn.send(request("POST", &polling(&sid), &length, None))
+        .await;
+    let res = conn.response().await;
+    res.assert_exact(413, &[("content-length", "0")], b"");
+    assert_eq!(res.reason, "Payload Too Large");
+    // Nor does the server wait for the body afterwards: it closes.
+    assert_eq!(conn.expect_closed().await, Closed::Eof);
+    // Exactly max_payload is accepted, and the session lived on.
+    let mut body = b"4".to_vec();
+    body.resize(1000, b'x');
+    let res = server.request(post(&polling(&sid), &[], &body));
+    res.await.assert_post_ok();
+    let res = server.request(get(&polling(&sid), &[])).await;
+    res.assert_payload(&body);
+}
+
+#[tokio::test]
+async fn post_over_max_payload_chunked() {
+    let server = TestServer::start(small_payload_config()).await;
+    let sid = server.handshake().await;
+    let mut conn = server.connect().await;
+    let chunked = [("Transfer-Encoding", "chunked")];
+    conn.send(request("POST", &polling(&sid), &chunked, None))
+        .await;
+    let mut piece = b"4".to_vec();
+    piece.resize(600, b'y');
+    conn.send(chunk(&piece)).await;
+    conn.send(chunk(&piece)).await;
+    // No last chunk: the 413 comes while the body is still streaming.
+    let close = [("connection", "close"), ("content-length", "0")];
+    conn.response().await.assert_exact(413, &close, b"");
+    assert_eq!(conn.expect_closed().await, Closed::Eof);
+    // As in the reference, the session stays open.
+    let res = server.request(post(&polling(&sid), &[], b"4after"));
+    res.await.assert_post_ok();
+    let res = server.request(get(&polling(&sid), &[])).await;
+    res.assert_payload(b"4after");
+}
+
+#[tokio::test]
+async fn invalid_payloads_close_the_session() {
+    let server = TestServer::start(server_config()).await;
+    let payloads: [&[u8]; 8] = [
+        b"abc",
+        b"9x",
+        b"4a\x1e\x1e4b",
+        b"bnot-base64!",
+        b"4\xe2\x82",
+        b"4ok\x1e4\xe2\x82",
+        b"",
+        b"4ok\x1e",
+    ];
+    let (code, message) = UNKNOWN_SID;
+    for payload in payloads {
+        let sid = server.handshake().await;
+        let mut conn = server.connect().await;
+        conn.send(post(&polling(&sid), &[], payload)).await;
+        let close = [("connection", "close"), ("content-length", "0")];
+        conn.response().await.assert_exact(400, &close, b"");
+        assert_eq!(conn.expect_closed().await, Closed::Eof, "{payload:?}");
+        let res = server.request(get(&polling(&sid), &[])).await;
+        res.assert_json_error(400, code, message, &[]);
+    }
+    assert_eq!(server.engine.session_count(), 0);
+}
+
+/// engine.io 6.6 `onDataRequest`: `application/octet-stream` on protocol 4
+/// is "invalid content": 400, and the session closed.
+#[tokio::test]
+async fn octet_stream_post_on_eio4_closes_the_session() {
+    let server = TestServer::start(server_config()).await;
+    let sid = server.handshake().await;
+    let octets = [("Content-Type", "application/octet-stream")];
+    let res = server
+        .request(post(&polling(&sid), &octets, b"4hello"))
+        .await;
+    assert_eq!((res.status, &res.body[..]), (400, &b""[..]), "{res:?}");
+    let (code, message) = UNKNOWN_SID;
+    let res = server.request(get(&polling(&sid), &[])).await;
+    res.assert_json_error(400, code, message, &[]);
+}
+
+#[tokio::test]
+async fn valid_posts_echo_on_the_next_get() {
+    let server = TestServer::start(server_config()).await;
+    let sid = server.handshake().await;
+    let unicode = "4h\u{e9}llo \u{20ac}\u{1f600}".as_bytes();
+    let cases: [(&[u8], &[u8]); 4] = [
+        (b"4hello\x1e4world", b"4hello\x1e4world"),
+        (b"bAQIDBA==", b"bAQIDBA=="),
+        (unicode, unicode),
+        // A noop is no message.
+        (b"4text\x1ebAQIDBA==\x1e6", b"4text\x1ebAQIDBA=="),
+    ];
+    for (sent, echoed) in cases {
+        let res = server.request(post(&polling(&sid), &[], sent));
+        res.await.assert_post_ok();
+        let res = server.request(get(&polling(&sid), &[])).await;
+        res.assert_payload(echoed);
+    }
+    // Keep-alive: a POST then a GET on one connection.
+    let mut conn = server.connect().await;
+    conn.send(post(&polling(&sid), &[], b"4again")).await;
+    conn.response().await.assert_post_ok();
+    conn.send(get(&polling(&sid), &[])).await;
+    conn.response().await.assert_payload(b"4again");
+}
+
+// ----- case 6: CORS and cross-site hijack -----
+
+fn allowlist_config() -> EngineServerConfig {
+    server_config().cors(Cors::Origins {
+        origins: vec!["http://good.test".into()],
+        credentials: true,
+    })
+}
+
+const GOOD: [(&str, &str); 1] = [("Origin", "http://good.test")];
+const EVIL: [(&str, &str); 1] = [("Origin", "http://evil.test")];
+const ALLOW_METHODS: (&str, &str) = (
+    "access-control-allow-methods",
+    "GET,HEAD,PUT,PATCH,POST,DELETE",
+);
+const GOOD_CORS: [(&str, &str); 3] = [
+    ("access-control-allow-origin", "http://good.test"),
+    ("access-control-allow-credentials", "true"),
+    ("vary", "Origin"),
+];
+
+#[tokio::test]
+async fn cors_allowlist_refuses_foreign_origins() {
+    let server = TestServer::start(allowlist_config()).await;
+    let (code, message) = FORBIDDEN;
+    let vary = [("vary", "Origin")];
+    let res = server.request(get(HANDSHAKE, &EVIL)).await;
+    res.assert_json_error(403, code, message, &vary);
+    assert_eq!(res.reason, "Forbidden");
+    // Near misses are foreign too.
+    for origin in ["http://good.test.evil.test", "https://good.test", "null"] {
+        let res = server.request(get(HANDSHAKE, &[("Origin", origin)])).await;
+        res.assert_json_error(403, code, message, &vary);
+    }
+    let mut conn = server.connect().await;
+    conn.send(ws_upgrade(WS_HANDSHAKE, &EVIL)).await;
+    conn.response().await.assert_upgrade_error(403, message);
+    assert_eq!(conn.expect_closed().await, Closed::Eof);
+    assert_eq!(server.engine.session_count(), 0);
+    // Nor may a foreign page use, or upgrade, an existing session.
+    let sid = server.handshake().await;
+    let res = server.request(post(&polling(&sid), &EVIL, b"4x")).await;
+    res.assert_json_error(403, code, message, &vary);
+    let res = server.request(ws_upgrade(&websocket(&sid), &EVIL)).await;
+    res.assert_upgrade_error(status_of(FORBIDDEN), message);
+    assert!(!server.engine.socket(&sid).unwrap().is_closed());
+}
+
+#[tokio::test]
+async fn cors_allowlist_echoes_the_allowed_origin() {
+    let server = TestServer::start(allowlist_config()).await;
+    let sid = server
+        .request(get(HANDSHAKE, &GOOD))
+        .await
+        .assert_handshake(&GOOD_CORS);
+    let res = server.request(post(&polling(&sid), &GOOD, b"4x")).await;
+    let ok = [("content-type", "text/html"), ("content-length", "2")];
+    res.assert_exact(200, &[&ok[..], &GOOD_CORS].concat(), b"ok");
+    let res = server.request(get(&polling(&sid), &GOOD)).await;
+    let payload = [
+        ("content-type", "text/plain; charset=UTF-8"),
+        ("content-length", "2"),
+    ];
+    res.assert_exact(200, &[&payload[..], &GOOD_CORS].concat(), b"4x");
+    // Errors carry the CORS headers too, so that the page can read them.
+    let (code, message) = UNKNOWN_SID;
+    let res = server.request(get(&polling("nope"), &GOOD)).await;
+    res.assert_json_error(400, code, message, &GOOD_CORS);
+    // Non-browser clients (no Origin) are served, without allow headers.
+    let res = server.request(get(HANDSHAKE, &[])).await;
+    res.assert_handshake(&[("vary", "Origin")]);
+    // The upgrade from the allowed origin goes through.
+    let mut conn = server.connect().await;
+    conn.send(ws_upgrade(WS_HANDSHAKE, &GOOD)).await;
+    assert_eq!(conn.response().await.status, 101);
+    // Preflight.
+    let preflight = request(
+        "OPTIONS",
+        HANDSHAKE,
+        &[
+            GOOD[0],
+            ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type"),
+        ],
+        None,
+    );
+    let res = server.request(&preflight).await;
+    // The asked-for headers are reflected, as the reference's `cors` does.
+    let allow = [
+        ALLOW_METHODS,
+        ("access-control-allow-headers", "content-type"),
+        ("vary", "Access-Control-Request-Headers"),
+    ];
+    res.assert_exact(204, &[&allow[..], &GOOD_CORS].concat(), b"");
+    // A foreign preflight gets no allow-origin: the browser stops there.
+    let res = server.request(request("OPTIONS", HANDSHAKE, &EVIL, None));
+    let not_asked = [
+        ALLOW_METHODS,
+        ("access-control-allow-headers", "content-type"),
+    ];
+    res.await
+        .assert_exact(204, &[&not_asked[..], &[("vary", "Origin")]].concat(), b"");
+}
+
+/// The reference's `cors` middleware (no `allowedHeaders` configured)
+/// reflects `Access-Control-Request-Headers`, so that a browser client with
+/// `extraHeaders` (e.g. `Authorization`) can poll.
+#[tokio::test]
+async fn cors_preflight_allows_the_requested_headers() {
+    let server = TestServer::start(allowlist_config()).await;
+    let asked = ("Access-Control-Request-Headers", "authorization,x-token");
+    let preflight = request("OPTIONS", HANDSHAKE, &[GOOD[0], asked], None);
+    let res = server.request(&preflight).await;
+    assert_eq!(res.status, 204, "{res:?}");
+    assert_eq!(
+        res.header("access-control-allow-headers"),
+        Some("authorization,x-token"),
+        "{res:?}"
+    );
+}
+
+#[tokio::test]
+async fn cors_any_is_a_wildcard_without_credentials() {
+    let server = TestServer::start(server_config().cors(Cors::Any)).await;
+    let any = [("access-control-allow-origin", "*")];
+    for origin in [EVIL, GOOD] {
+        let res = server.request(get(HANDSHAKE, &origin)).await;
+        res.assert_handshake(&any);
+    }
+    let asked = ("Access-Control-Request-Method", "POST");
+    let preflight = request("OPTIONS", HANDSHAKE, &[EVIL[0], asked], None);
+    let allow = [
+        ALLOW_METHODS,
+        ("access-control-allow-headers", "content-type"),
+        any[0],
+    ];
+    let res = server.request(&preflight).await;
+    res.assert_exact(204, &allow, b"");
+}
+
+// ----- case 1: slowloris -----
+
+/// 500 connections send one header byte per second. In virtual time (the
+/// runtime is paused and auto-advances when idle), each is closed by the
+/// 5 s header read timeout, while a control client completes a handshake
+/// every 250 ms, each in under 100 ms (in fact in no virtual time at all).
+#[tokio::test(start_paused = true)]
+async fn slowloris_connections_are_closed_by_the_header_timeout() {
+    const SLOW: usize = 500;
+    const TIMEOUT: Duration = Duration::from_secs(5);
+    let server = TestServer::start_with(
+        server_config(),
+        ServeConfig::default().header_read_timeout(TIMEOUT),
+    )
+    .await;
+    let addr = server.addr;
+    let request: &'static [u8] =
+        b"GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let started = Instant::now();
+
+    let mut slow = tokio::task::JoinSet::new();
+    for _ in 0..SLOW {
+        slow.spawn(async move {
+            let mut stream = TcpStream::connect(addr).await.expect("connect");
+            // Without Nagle's algorithm each byte leaves at once, instead of
+            // waiting (in real time) for the previous one's ACK.
+            stream.set_nodelay(true).expect("nodelay");
+            let connected = Instant::now();
+            let mut sent = 0;
+            let mut buf = [0u8; 256];
+            loop {
+                if stream.write_all(&request[sent..=sent]).await.is_err() {
+                    return (connected.elapsed(), sent, Closed::Reset);
+                }
+                sent += 1;
+                assert!(sent < request.len(), "the whole request got through");
+                tokio::select! {
+                    read = stream.read(&mut buf) => {
+                        let closed = match read {
+                            Ok(0) => Closed::Eof,
+                            Ok(n) => panic!("server sent {:?}", &buf[..n]),
+                            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                                Closed::Reset
+                            }
+                            Err(e) => panic!("read: {e}"),
+                        };
+                        return (connected.elapsed(), sent, closed);
+                    }
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        });
+    }
+
+    let (done_tx, mut done_rx) = tokio::sync::watch::channel(false);
+    let control = tokio::spawn(async move {
+        let mut runs = Vec::new();
+        while !*done_rx.borrow_and_update() {
+            let start = Instant::now();
+            support::handshake(addr).await;
+            runs.push((start - started, start.elapsed()));
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(250)) => {}
+                _ = done_rx.changed() => {}
+            }
+        }
+        runs
+    });
+
+    let (mut eof, mut reset) = (0, 0);
+    while let Some(outcome) = slow.join_next().await {
+        let (lifetime, sent, how) = outcome.expect("slow client panicked");
+        assert!(
+            lifetime >= TIMEOUT && lifetime < TIMEOUT + Duration::from_secs(1),
+            "closed after {lifetime:?}"
+        );
+        // A byte at 0 s, 1 s, … 4 s, and maybe one at 5 s just before the
+        // server's timer fires.
+        assert!((5..=6).contains(&sent), "{sent} bytes sent");
+        match how {
+            Closed::Eof => eof += 1,
+            Closed::Reset => reset += 1,
+        }
+    }
+    assert_eq!(eof + reset, SLOW, "{eof} closed, {reset} reset");
+    let total = started.elapsed();
+    assert!(total < TIMEOUT + Duration::from_secs(1), "{total:?}");
+    done_tx.send(true).expect("control alive");
+    let runs = control.await.expect("control client panicked");
+    // Throughout: from the start until the slow connections were closed.
+    assert_eq!(runs.first().map(|r| r.0), Some(Duration::ZERO), "{runs:?}");
+    assert!(runs.len() >= 20, "{runs:?}");
+    assert!(
+        runs.last().unwrap().0 >= TIMEOUT - Duration::from_millis(250),
+        "{runs:?}"
+    );
+    for (_, latency) in &runs {
+        assert!(*latency < Duration::from_millis(100), "{runs:?}");
+    }
+    // The server still serves after the flood.
+    let sid = server.handshake().await;
+    assert!(server.engine.socket(&sid).is_some());
+}
