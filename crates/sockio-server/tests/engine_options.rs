@@ -13,7 +13,11 @@ struct Echo;
 
 impl EngineHandler for Echo {
     fn on_message(&self, socket: &EngineSocket, text: Str) {
-        socket.send_text(text);
+        if text == "close-me" {
+            socket.close();
+        } else {
+            socket.send_text(text);
+        }
     }
 }
 
@@ -147,4 +151,24 @@ async fn polling_responses_over_the_threshold_are_compressed() {
     .await;
     assert!(!head.contains("content-encoding"), "{head}");
     assert_eq!(body, b"4hi");
+}
+
+/// A session the server closes while no poll waits keeps its close packet
+/// for the next poll (as the reference does), then is gone.
+#[tokio::test]
+async fn forced_close_is_collected_by_the_next_poll() {
+    let addr = start(EngineServerConfig::default()).await;
+    let (_, body) = raw(addr, get("&transport=polling", "")).await;
+    let sid = sid_of(&body);
+    let post = format!(
+        "POST /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 9\r\n\r\n4close-me"
+    );
+    let (head, _) = raw(addr, post).await;
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    let (head, body) = raw(addr, get(&format!("&transport=polling&sid={sid}"), "")).await;
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    assert_eq!(body, b"1");
+    let (head, body) = raw(addr, get(&format!("&transport=polling&sid={sid}"), "")).await;
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    assert_eq!(body, br#"{"code":1,"message":"Session ID unknown"}"#);
 }

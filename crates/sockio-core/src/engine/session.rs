@@ -245,6 +245,18 @@ impl Session {
         self.closed.is_some()
     }
 
+    /// Whether the session, closed by the server while on polling, still
+    /// owes the client its close packet: the reference keeps such a session
+    /// until the client's next poll collects it, so that the client sees a
+    /// clean close rather than an unknown session.
+    pub fn awaits_final_poll(&self) -> bool {
+        matches!(
+            self.closed,
+            Some(CloseReason::ForcedClose | CloseReason::ServerShuttingDown)
+        ) && self.transport == TransportKind::Polling
+            && self.final_poll.is_some()
+    }
+
     // ----- input from the current transport -----
 
     /// A packet from the client on the current transport.

@@ -326,3 +326,21 @@ fn a_client_that_stops_polling_is_closed_past_the_buffer_cap() {
     // Nothing is kept for a closed session but its final packet.
     assert_eq!(s.poll_response(), Some(vec![Packet::Close]));
 }
+
+#[test]
+fn a_server_close_on_polling_waits_for_the_next_poll() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    s.close(CloseReason::ForcedClose);
+    assert!(s.awaits_final_poll());
+    assert_eq!(s.poll_response(), Some(vec![Packet::Close]));
+    assert!(!s.awaits_final_poll());
+    // Timeouts and client closes do not wait: the client is gone.
+    let mut s = open(TransportKind::Polling, t0);
+    s.handle_timeout(t0 + INTERVAL);
+    s.handle_timeout(t0 + INTERVAL + TIMEOUT);
+    assert!(!s.awaits_final_poll());
+    let mut s = open(TransportKind::WebSocket, t0);
+    s.close(CloseReason::ForcedClose);
+    assert!(!s.awaits_final_poll());
+}

@@ -16,6 +16,10 @@ pub(crate) fn now() -> std::time::Instant {
     tokio::time::Instant::now().into_std()
 }
 
+/// How long a session closed by the server stays for the client's last
+/// poll (engine.io's `closeTimeout`).
+const FINAL_POLL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// Mutable state of a session.
 #[derive(Debug)]
 pub(crate) struct SessionState {
@@ -68,7 +72,7 @@ impl SessionEntry {
     /// table once closed. Returns the events for the handler.
     pub(crate) fn process(
         self: &Arc<Self>,
-        inner: &Inner,
+        inner: &Arc<Inner>,
         mut state: MutexGuard<'_, SessionState>,
     ) -> Dispatch {
         if state.core.transport() == TransportKind::WebSocket {
@@ -84,9 +88,23 @@ impl SessionEntry {
         } else {
             None
         };
+        let lingers = state.core.awaits_final_poll();
         drop(state);
         if let Some(reason) = closed {
-            inner.remove(&self.sid);
+            if lingers {
+                // Kept for the client's next poll, which gets the close
+                // packet; gone after the reference's 30 s close timeout.
+                let sid = self.sid.clone();
+                let weak = Arc::downgrade(inner);
+                tokio::spawn(async move {
+                    tokio::time::sleep(FINAL_POLL_TIMEOUT).await;
+                    if let Some(inner) = weak.upgrade() {
+                        inner.remove(&sid);
+                    }
+                });
+            } else {
+                inner.remove(&self.sid);
+            }
             if let Some(ws) = ws {
                 let code = if reason == CloseReason::ServerShuttingDown {
                     1001
