@@ -172,3 +172,47 @@ async fn forced_close_is_collected_by_the_next_poll() {
     assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
     assert_eq!(body, br#"{"code":1,"message":"Session ID unknown"}"#);
 }
+
+/// Engine.IO protocol 3 (socket.io-client 2.x) behind `allow_eio3`:
+/// length-prefixed payloads, and the client pings.
+#[tokio::test]
+async fn eio3_sessions_when_allowed() {
+    use sockio_core::engine::EngineConfig;
+    let refused = start(EngineServerConfig::default()).await;
+    let (head, body) = raw(
+        refused,
+        get("", "").replace("EIO=4", "EIO=3&transport=polling"),
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+    assert_eq!(
+        body,
+        br#"{"code":5,"message":"Unsupported protocol version"}"#
+    );
+
+    let addr =
+        start(EngineServerConfig::default().engine(EngineConfig::default().allow_eio3(true))).await;
+    let v3 = |query: &str| get(query, "").replace("EIO=4", "EIO=3");
+    let (head, body) = raw(addr, v3("&transport=polling")).await;
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    let body = String::from_utf8(body).unwrap();
+    let (len, packet) = body.split_once(':').unwrap();
+    assert_eq!(len.parse::<usize>().unwrap(), packet.len());
+    assert!(packet.starts_with("0{\"sid\":\""), "{packet}");
+    let sid = sid_of(packet.as_bytes());
+    let q = format!("&transport=polling&sid={sid}");
+    let post = |body: &str| {
+        format!(
+            "POST /engine.io/?EIO=3{q} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    // A v3 client pings; the server answers, and echoes a message.
+    let (head, _) = raw(addr, post("6:2probe6:4h\u{e9}llo")).await;
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    let (_, body) = raw(addr, v3(&q)).await;
+    assert_eq!(String::from_utf8(body).unwrap(), "6:3probe6:4h\u{e9}llo");
+    // A v4 request on the v3 session is refused.
+    let (head, _) = raw(addr, get(&q, "")).await;
+    assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
+}
