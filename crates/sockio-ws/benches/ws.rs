@@ -15,7 +15,9 @@
 //!   are pre-encoded into one buffer and decoded in a batch.
 //! - `encode/*`: `Encoder::encode` (server role) into a reused buffer,
 //!   against `Frame::message(..).format(&mut Vec)`, also into a reused
-//!   buffer; `sockio_encode_server_frame` is the allocating broadcast helper.
+//!   buffer; `sockio_encode_server_frame` is the allocating broadcast helper
+//!   and `sockio_encode_zero_copy` (64 KiB only) writes the header alone and
+//!   hands the payload back for a vectored write.
 //! - `unmask/*`: `mask::apply_mask` against `mask::apply_mask_bytewise`.
 //!   tungstenite's `apply_mask` is in a private module in 0.30, so it cannot
 //!   be called here; `tungstenite_fast32_port` is its word-at-a-time
@@ -23,7 +25,8 @@
 //!   reference only. tungstenite's real unmask runs inside `decode/64KiB`.
 //! - `utf8/*`: `Utf8Validator::feed` + `finish` against `std::str::from_utf8`,
 //!   which is what tungstenite 0.30 runs on a whole text frame.
-//! - `deflate_roundtrip_*`: tungstenite has no permessage-deflate, so the
+//! - `deflate_rt_*`: round trip (compress + decompress), with and without
+//!   context takeover. tungstenite has no permessage-deflate, so the
 //!   baseline is flate2 used directly (raw deflate, level 1, sync flush,
 //!   trailer removed and re-added, UTF-8 check of the output), with the same
 //!   zlib-rs backend the library is built with.
@@ -227,6 +230,18 @@ fn encode_group(g: &mut BenchmarkGroup<'_, WallTime>, text: bool, payload: &Byte
     g.bench_function("sockio_encode_server_frame", |b| {
         b.iter(|| black_box(encode_server_frame(our_op, black_box(payload))));
     });
+
+    // Header only; the payload is handed back for a vectored write (payloads
+    // of 4 KiB and more; smaller ones fall back to `encode`).
+    if payload.len() >= 4096 {
+        g.bench_function("sockio_encode_zero_copy", |b| {
+            b.iter(|| {
+                out.clear();
+                let rest = enc.encode_zero_copy(black_box(&msg), &mut out);
+                black_box((&out, rest));
+            });
+        });
+    }
 }
 
 fn bench_encode(c: &mut Criterion) {
@@ -305,9 +320,9 @@ fn bench_deflate(c: &mut Criterion) {
     let json = json_like(16 << 10);
     for takeover in [false, true] {
         let name = if takeover {
-            "deflate_roundtrip_16KiB_json_context_takeover (baseline flate2 direct: tungstenite has no permessage-deflate)"
+            "deflate_rt_16KiB_json_ctx_takeover (vs flate2: tungstenite has no deflate)"
         } else {
-            "deflate_roundtrip_16KiB_json_no_context_takeover (baseline flate2 direct: tungstenite has no permessage-deflate)"
+            "deflate_rt_16KiB_json_no_ctx_takeover (vs flate2: tungstenite has no deflate)"
         };
         let mut g = c.benchmark_group(name);
         g.throughput(Throughput::Bytes(json.len() as u64));
