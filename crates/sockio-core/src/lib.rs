@@ -38,3 +38,4 @@
 #![forbid(unsafe_code)]
 
 pub mod engine;
+pub mod socket;
