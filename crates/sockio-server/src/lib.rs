@@ -23,5 +23,6 @@
 
 pub mod engine;
 mod serve;
+pub mod socketio;
 
 pub use serve::{ServeConfig, bind, serve, serve_with};

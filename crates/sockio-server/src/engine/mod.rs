@@ -229,6 +229,12 @@ pub(crate) fn set_cookie<B>(inner: &Inner, res: &mut http::Response<B>, sid: &st
     }
 }
 
+/// A new Socket.IO socket id: the same shape as a session id, drawn
+/// separately, so that a socket id never reveals its Engine.IO session.
+pub(crate) fn new_socket_id() -> String {
+    new_sid()
+}
+
 /// A new session id: 120 bits from the OS RNG as 20 characters of URL-safe
 /// base64, the shape of the reference's ids.
 pub(crate) fn new_sid() -> String {

@@ -1,0 +1,97 @@
+//! Socket.IO server settings and their builder.
+
+use std::time::Duration;
+
+use sockio_core::engine::EngineConfig;
+use sockio_core::socket::{DecoderConfig, Parser};
+
+use super::SocketIo;
+use crate::engine::{Cors, EngineServerConfig};
+
+#[derive(Debug, Clone)]
+pub(crate) struct SocketIoConfig {
+    pub(crate) engine: EngineServerConfig,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) decoder: DecoderConfig,
+    pub(crate) ack_timeout: Duration,
+}
+
+/// Builds a [`SocketIo`], with the reference server's defaults: path
+/// `/socket.io/`, pingInterval 25 s, pingTimeout 20 s, maxPayload 1 MB,
+/// connectTimeout 45 s, the default parser, at most 10 attachments per
+/// packet.
+#[derive(Debug, Clone)]
+pub struct SocketIoBuilder {
+    config: SocketIoConfig,
+}
+
+impl Default for SocketIoBuilder {
+    fn default() -> Self {
+        Self {
+            config: SocketIoConfig {
+                engine: EngineServerConfig::default(),
+                connect_timeout: Duration::from_secs(45),
+                decoder: DecoderConfig::default().reject_reserved_events(true),
+                ack_timeout: Duration::from_secs(30),
+            },
+        }
+    }
+}
+
+impl SocketIoBuilder {
+    /// Sets the Engine.IO server settings (path, CORS, cookie, hooks).
+    pub fn engine_server(mut self, engine: EngineServerConfig) -> Self {
+        self.config.engine = engine;
+        self
+    }
+
+    /// Sets the Engine.IO protocol options (heartbeat, payload limit,
+    /// transports).
+    pub fn engine(mut self, engine: EngineConfig) -> Self {
+        self.config.engine = self.config.engine.engine(engine);
+        self
+    }
+
+    /// Sets the path (default `/socket.io/`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.config.engine = self.config.engine.path(path);
+        self
+    }
+
+    /// Sets the CORS policy of the long-polling transport.
+    pub fn cors(mut self, cors: Cors) -> Self {
+        self.config.engine = self.config.engine.cors(cors);
+        self
+    }
+
+    /// How long a client may take to connect to a namespace after its
+    /// Engine.IO handshake before it is dropped. Default 45 s.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.config.connect_timeout = timeout;
+        self
+    }
+
+    /// The packet encoding (default: socket.io-parser's text encoding;
+    /// `Parser::Msgpack` for clients using socket.io-msgpack-parser).
+    pub fn parser(mut self, parser: Parser) -> Self {
+        self.config.decoder = self.config.decoder.parser(parser);
+        self
+    }
+
+    /// Most binary attachments one packet may carry. Default 10.
+    pub fn max_attachments(mut self, n: usize) -> Self {
+        self.config.decoder = self.config.decoder.max_attachments(n);
+        self
+    }
+
+    /// Default timeout of `emit_with_ack`. Default 30 s.
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.config.ack_timeout = timeout;
+        self
+    }
+
+    /// The server.
+    pub fn build(self) -> SocketIo {
+        SocketIo::from_config(self.config)
+    }
+}
