@@ -1,0 +1,48 @@
+//! The benchmark application of `shared/bench/APP.md`, the same tiny app
+//! every Socket.IO server is measured with:
+//!
+//! - `echo` with an ack request is acknowledged with exactly the arguments
+//!   received;
+//! - `broadcast` is re-emitted as `bcast`, same arguments, to every socket
+//!   of the main namespace, the sender included.
+//!
+//! ```text
+//! cargo run --release -p sockio-server --example bench_app -- PORT
+//! ```
+//! Listens on 127.0.0.1:PORT (default 3000) with a backlog of 1024, the
+//! reference defaults everywhere else, nothing logged per message.
+#![allow(clippy::print_stdout)]
+
+use std::io::Write as _;
+
+use sockio_server::socketio::{SocketIo, SocketRef};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(3000);
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket: SocketRef| {
+        socket.on("echo", |_, args, ack| {
+            if let Some(ack) = ack {
+                ack.send_args(args);
+            }
+        });
+        socket.on("broadcast", |socket, args, _| {
+            if let Some(io) = socket.io() {
+                io.emit_args("bcast", args);
+            }
+        });
+    });
+    let listener = sockio_server::bind(("127.0.0.1", port)).await?;
+    println!("listening on {}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    let service = io.service();
+    let shutdown = async move {
+        let _ = tokio::signal::ctrl_c().await;
+        io.close();
+    };
+    sockio_server::serve(listener, service, shutdown).await
+}
