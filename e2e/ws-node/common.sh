@@ -121,3 +121,23 @@ ensure_venv() {
   echo "$want" > "$VENV/.requirements.sha256"
 }
 
+
+# Debian's Chromium for the browser suites (never a downloaded browser).
+CHROMIUM="${CHROMIUM_PATH:-/usr/bin/chromium}"
+ensure_chromium() {
+  [ -x "$CHROMIUM" ] && return 0
+  if [ "$CHROMIUM" != /usr/bin/chromium ]; then
+    e2e_log "CHROMIUM_PATH=$CHROMIUM does not exist"
+    return 1
+  fi
+  if [ "$(id -u)" -ne 0 ]; then
+    e2e_log "chromium missing and not root: run 'apt-get install chromium' first"
+    return 1
+  fi
+  e2e_log "installing chromium with apt-get (takes ~1 min)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q >&2 || return 1
+  apt-get install -y -q --no-install-recommends chromium >&2 || return 1
+  [ -x "$CHROMIUM" ]
+}
+
