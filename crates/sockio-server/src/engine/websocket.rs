@@ -227,6 +227,10 @@ async fn read_loop(
                 Some(p) => p,
                 None => continue,
             },
+            // A peer that drops TCP without a close frame closed the
+            // transport (the reference's "transport close"); anything else
+            // is a transport error.
+            Err(sockio_ws::Error::ResetWithoutClose) => break,
             Err(_) => {
                 failed = true;
                 break;

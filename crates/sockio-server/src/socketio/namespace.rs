@@ -100,7 +100,8 @@ impl Namespace {
         self.join(socket, socket.id().to_owned());
         let handler = self.on_connect.read().ok().and_then(|h| h.clone());
         if let Some(handler) = handler {
-            handler(socket.clone());
+            let connected = socket.clone();
+            socket.guard(move || handler(connected));
         }
     }
 

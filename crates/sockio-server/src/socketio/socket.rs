@@ -355,13 +355,26 @@ impl SocketRef {
             .and_then(|h| h.get(&name).cloned());
         let ack = id.map(|id| AckSender::new(self.clone(), id));
         match handler {
-            Some(handler) => handler(self.clone(), without_event_name(args), ack),
+            Some(handler) => {
+                let socket = self.clone();
+                self.guard(move || handler(socket, without_event_name(args), ack));
+            }
             None => {
                 let any = self.0.any_handler.read().ok().and_then(|h| h.clone());
                 if let Some(any) = any {
-                    any(self.clone(), args, ack);
+                    let socket = self.clone();
+                    self.guard(move || any(socket, args, ack));
                 }
             }
+        }
+    }
+
+    /// Runs a user handler; if it panics, the panic stays with this socket:
+    /// it is disconnected (the client sees "io server disconnect") and
+    /// every other socket and the server go on.
+    pub(crate) fn guard(&self, handler: impl FnOnce()) {
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(handler)).is_err() {
+            self.disconnect();
         }
     }
 
@@ -395,7 +408,11 @@ impl SocketRef {
             .map(|mut h| std::mem::take(&mut *h))
             .unwrap_or_default();
         for handler in handlers {
-            handler(self.clone(), reason);
+            let socket = self.clone();
+            // A panicking disconnect handler must not stop the others.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                handler(socket, reason);
+            }));
         }
         if let Ok(mut h) = self.0.handlers.write() {
             h.clear();

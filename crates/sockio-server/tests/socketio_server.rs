@@ -1,0 +1,262 @@
+//! The Socket.IO server through a real WebSocket: rooms and broadcasts,
+//! acknowledgements both ways, middlewares, disconnects, and a panicking
+//! handler that takes down only its own socket.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sockio_server::socketio::{AckError, ConnectError, SocketIo, SocketRef};
+use sockio_ws::{Config, Message, WebSocketStream};
+use tokio::net::TcpStream;
+
+type Ws = WebSocketStream<TcpStream>;
+
+async fn start(io: &SocketIo) -> SocketAddr {
+    let listener = sockio_server::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(sockio_server::serve(
+        listener,
+        io.service(),
+        std::future::pending(),
+    ));
+    addr
+}
+
+/// The next Socket.IO text packet (Engine.IO message `4…`), answering pings.
+async fn next(ws: &mut Ws) -> String {
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(t))) if &*t == "2" => ws.send(Message::text("3")).await.unwrap(),
+            Some(Ok(Message::Text(t))) => {
+                return t
+                    .strip_prefix('4')
+                    .unwrap_or_else(|| panic!("not a message: {t}"))
+                    .to_owned();
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+async fn send(ws: &mut Ws, packet: &str) {
+    ws.send(Message::text(format!("4{packet}"))).await.unwrap();
+}
+
+/// Opens a WebSocket session and connects to `nsp`; returns the socket id.
+async fn connect(addr: SocketAddr, nsp: &str) -> (Ws, String) {
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
+    let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
+    let Some(Ok(Message::Text(open))) = ws.next().await else {
+        panic!()
+    };
+    assert!(open.starts_with("0{"));
+    let prefix = if nsp == "/" {
+        String::new()
+    } else {
+        format!("{nsp},")
+    };
+    send(&mut ws, &format!("0{prefix}")).await;
+    let reply = next(&mut ws).await;
+    let sid = reply
+        .strip_prefix(&format!("0{prefix}{{\"sid\":\""))
+        .unwrap_or_else(|| panic!("{reply}"))
+        .trim_end_matches("\"}")
+        .to_owned();
+    (ws, sid)
+}
+
+#[tokio::test]
+async fn rooms_and_broadcasts() {
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket: SocketRef| {
+        socket.on("join", |socket, args, ack| {
+            let room: String = args.deserialize(0).unwrap();
+            socket.join(room);
+            ack.unwrap().send(&"joined").unwrap();
+        });
+        socket.on("shout", |socket, args, _| {
+            socket.broadcast().emit_args("shout", args);
+        });
+        socket.on("to-room", |socket, args, _| {
+            let room: String = args.deserialize(0).unwrap();
+            socket.io().unwrap().to(room).emit("room-news", &"hi room");
+        });
+    });
+    let addr = start(&io).await;
+    let (mut a, _) = connect(addr, "/").await;
+    let (mut b, _) = connect(addr, "/").await;
+    let (mut c, _) = connect(addr, "/").await;
+    send(&mut a, r#"21["join","r"]"#).await;
+    assert_eq!(next(&mut a).await, r#"31["joined"]"#);
+    // The sender is excluded from its broadcast.
+    send(&mut b, r#"2["shout",{"x":1}]"#).await;
+    assert_eq!(next(&mut a).await, r#"2["shout",{"x":1}]"#);
+    assert_eq!(next(&mut c).await, r#"2["shout",{"x":1}]"#);
+    // Only the room's member hears the room; the next thing B gets is
+    // what it asks for.
+    send(&mut c, r#"2["to-room","r"]"#).await;
+    assert_eq!(next(&mut a).await, r#"2["room-news","hi room"]"#);
+    send(&mut b, r#"22["join","other"]"#).await;
+    assert_eq!(next(&mut b).await, r#"32["joined"]"#);
+}
+
+#[tokio::test(start_paused = true)]
+async fn acks_from_the_client_and_their_timeout() {
+    let results: Arc<Mutex<Vec<Result<String, AckError>>>> = Arc::default();
+    let io = SocketIo::builder()
+        .ack_timeout(Duration::from_secs(5))
+        .build();
+    let seen = results.clone();
+    io.ns("/", move |socket: SocketRef| {
+        let seen = seen.clone();
+        tokio::spawn(async move {
+            for _ in 0..2 {
+                let answer = socket.emit_with_ack("question", &"ready?").await;
+                seen.lock()
+                    .unwrap()
+                    .push(answer.map(|args| args.get(0).unwrap().as_str().to_owned()));
+            }
+        });
+    });
+    let addr = start(&io).await;
+    let (mut ws, _) = connect(addr, "/").await;
+    assert_eq!(next(&mut ws).await, r#"20["question","ready?"]"#);
+    send(&mut ws, r#"30["yes"]"#).await;
+    // A duplicate or unknown ack is ignored.
+    send(&mut ws, r#"30["again"]"#).await;
+    send(&mut ws, r#"399["stray"]"#).await;
+    assert_eq!(next(&mut ws).await, r#"21["question","ready?"]"#);
+    // Not answered: times out after 5 s of virtual time.
+    while results.lock().unwrap().len() < 2 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let results = results.lock().unwrap().clone();
+    assert_eq!(
+        results,
+        vec![Ok(r#""yes""#.to_owned()), Err(AckError::Timeout)]
+    );
+}
+
+#[tokio::test]
+async fn middleware_refusal_and_unknown_namespace() {
+    let io = SocketIo::builder().build();
+    io.ns("/", |_| {});
+    io.ns("/admin", |_| {}).use_middleware(|socket| {
+        if socket.handshake().auth.as_str().contains("secret") {
+            Ok(())
+        } else {
+            Err(ConnectError::new("not authorized").with_data(&[1, 2]))
+        }
+    });
+    let addr = start(&io).await;
+    let (mut ws, _) = connect(addr, "/").await;
+    send(&mut ws, r#"0/admin,{"token":"wrong"}"#).await;
+    assert_eq!(
+        next(&mut ws).await,
+        r#"4/admin,{"message":"not authorized","data":[1,2]}"#
+    );
+    send(&mut ws, "0/nope,").await;
+    assert_eq!(
+        next(&mut ws).await,
+        r#"4/nope,{"message":"Invalid namespace"}"#
+    );
+    send(&mut ws, r#"0/admin,{"token":"secret"}"#).await;
+    assert!(next(&mut ws).await.starts_with(r#"0/admin,{"sid":""#));
+}
+
+#[tokio::test]
+async fn disconnect_reasons_both_ways() {
+    let reasons: Arc<Mutex<Vec<String>>> = Arc::default();
+    let io = SocketIo::builder().build();
+    let record = reasons.clone();
+    io.ns("/", move |socket: SocketRef| {
+        let record = record.clone();
+        socket.on_disconnect(move |_, reason| record.lock().unwrap().push(reason.to_string()));
+        socket.on("bye", |socket, _, _| socket.disconnect());
+    });
+    let addr = start(&io).await;
+    let (mut a, _) = connect(addr, "/").await;
+    send(&mut a, "1").await;
+    let (mut b, _) = connect(addr, "/").await;
+    send(&mut b, r#"2["bye"]"#).await;
+    assert_eq!(next(&mut b).await, "1");
+    let (c, _) = connect(addr, "/").await;
+    drop(c);
+    while reasons.lock().unwrap().len() < 3 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(
+        *reasons.lock().unwrap(),
+        vec![
+            "client namespace disconnect",
+            "server namespace disconnect",
+            "transport close"
+        ]
+    );
+}
+
+/// RELIABILITY.md case 31: a handler that panics disconnects its own
+/// socket; the others and the server go on.
+#[tokio::test]
+async fn a_panicking_handler_takes_down_only_its_socket() {
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket: SocketRef| {
+        socket.on("boom", |_, _, _| panic!("handler bug"));
+        socket.on("echo", |socket, args, _| {
+            socket.emit_args("echo", args);
+        });
+    });
+    let addr = start(&io).await;
+    let (mut victim, _) = connect(addr, "/").await;
+    let (mut other, _) = connect(addr, "/").await;
+    send(&mut victim, r#"2["boom"]"#).await;
+    assert_eq!(next(&mut victim).await, "1");
+    send(&mut other, r#"2["echo","still here"]"#).await;
+    assert_eq!(next(&mut other).await, r#"2["echo","still here"]"#);
+    let (mut late, _) = connect(addr, "/").await;
+    send(&mut late, r#"2["echo","new client"]"#).await;
+    assert_eq!(next(&mut late).await, r#"2["echo","new client"]"#);
+}
+
+/// RELIABILITY.md case 25: malformed packets close the transport and run
+/// no handler; other clients are unaffected.
+#[tokio::test]
+async fn malformed_packets_close_the_connection() {
+    let ran: Arc<Mutex<u32>> = Arc::default();
+    let io = SocketIo::builder().build();
+    let count = ran.clone();
+    io.ns("/", move |socket: SocketRef| {
+        let count = count.clone();
+        socket.on_any(move |_, _, _| *count.lock().unwrap() += 1);
+    });
+    let addr = start(&io).await;
+    for bad in [
+        "4abc",
+        "2{}",
+        "2[]",
+        "2abc[\"x\"]",
+        "2[{\"toString\":\"foo\"}]",
+        "2[1.5e400]",
+        "2/admin[\"x\"]",
+        "2[\"x\"]garbage",
+        "2[\"connect\"]",
+        "511-[\"x\"]",
+    ] {
+        let (mut ws, _) = connect(addr, "/").await;
+        send(&mut ws, bad).await;
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Text(t))) if &*t == "2" => {}
+                Some(Ok(Message::Close(_))) | None => break,
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+    assert_eq!(*ran.lock().unwrap(), 0);
+    let (mut ok, _) = connect(addr, "/").await;
+    send(&mut ok, r#"2["fine"]"#).await;
+    while *ran.lock().unwrap() == 0 {
+        tokio::task::yield_now().await;
+    }
+}
