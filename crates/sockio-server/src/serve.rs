@@ -109,13 +109,16 @@ where
             accepted = listener.accept() => {
                 // Out of descriptors or a connection reset before accept:
                 // keep serving the others.
-                let Ok((tcp, _)) = accepted else {
+                let Ok((tcp, peer)) = accepted else {
                     tokio::time::sleep(Duration::from_millis(10)).await;
                     continue;
                 };
                 let _ = tcp.set_nodelay(true);
                 let conn = builder
-                    .serve_connection(TokioIo::new(tcp), TowerToHyperService::new(service.clone()))
+                    .serve_connection(
+                        TokioIo::new(tcp),
+                        TowerToHyperService::new(WithRemoteAddr { inner: service.clone(), addr: peer }),
+                    )
                     .with_upgrades();
                 let mut stop = stop.subscribe();
                 let alive = alive.clone();
@@ -160,4 +163,33 @@ pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<TcpLi
     Err(last.unwrap_or_else(|| {
         std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to bind")
     }))
+}
+
+/// Puts the connection's peer address in each request's extensions.
+#[derive(Clone)]
+struct WithRemoteAddr<S> {
+    inner: S,
+    addr: std::net::SocketAddr,
+}
+
+impl<S, B> Service<Request<B>> for WithRemoteAddr<S>
+where
+    S: Service<Request<B>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        req.extensions_mut()
+            .insert(crate::engine::RemoteAddr(self.addr));
+        self.inner.call(req)
+    }
 }

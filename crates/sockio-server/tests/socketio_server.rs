@@ -260,3 +260,34 @@ async fn malformed_packets_close_the_connection() {
         tokio::task::yield_now().await;
     }
 }
+
+/// The handshake carries the HTTP request: query, headers, address.
+#[tokio::test]
+async fn handshake_details() {
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket: SocketRef| {
+        let hs = socket.handshake();
+        let info = (
+            hs.query("token"),
+            hs.headers()
+                .get("host")
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_owned),
+            hs.address().map(|a| a.ip().is_loopback()),
+            hs.url().path().to_owned(),
+        );
+        socket.emit("info", &info);
+    });
+    let addr = start(&io).await;
+    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket&token=a%20b");
+    let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
+    let Some(Ok(Message::Text(_))) = ws.next().await else {
+        panic!()
+    };
+    send(&mut ws, "0").await;
+    assert!(next(&mut ws).await.starts_with("0{\"sid\""));
+    assert_eq!(
+        next(&mut ws).await,
+        format!(r#"2["info",["a b","{addr}",true,"/socket.io/"]]"#)
+    );
+}

@@ -161,6 +161,47 @@ impl EngineIo {
     }
 }
 
+/// The HTTP request that opened a session.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct RequestInfo {
+    /// The request URI (path and query).
+    pub uri: http::Uri,
+    /// The request headers.
+    pub headers: http::HeaderMap,
+    /// The client's address, when the server knows it (`serve` records it;
+    /// behind axum, use `into_make_service_with_connect_info`).
+    pub remote_addr: Option<std::net::SocketAddr>,
+    /// When the session opened.
+    pub time: std::time::SystemTime,
+}
+
+impl RequestInfo {
+    pub(crate) fn from_request<B>(req: &http::Request<B>) -> Self {
+        let remote_addr = req
+            .extensions()
+            .get::<RemoteAddr>()
+            .map(|a| a.0)
+            .or_else(|| req.extensions().get::<std::net::SocketAddr>().copied());
+        Self {
+            uri: req.uri().clone(),
+            headers: req.headers().clone(),
+            remote_addr,
+            time: std::time::SystemTime::now(),
+        }
+    }
+
+    /// The value of query parameter `name`, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        query::param(self.uri.query(), name)
+    }
+}
+
+/// The peer address of a connection, put in each request's extensions by
+/// [`serve`](crate::serve).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RemoteAddr(pub std::net::SocketAddr);
+
 /// One Engine.IO session, as the handler sees it. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct EngineSocket {
@@ -172,6 +213,15 @@ impl EngineSocket {
     /// The session id.
     pub fn sid(&self) -> &str {
         &self.entry.sid
+    }
+
+    /// The request that opened the session.
+    pub fn request(&self) -> &RequestInfo {
+        &self.entry.request
+    }
+
+    pub(crate) fn request_arc(&self) -> Arc<RequestInfo> {
+        self.entry.request.clone()
     }
 
     /// The current transport.

@@ -15,7 +15,11 @@ use super::{EngineError, EngineSocket, Inner, new_sid, set_cookie};
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Opens a session on long-polling and answers with its open packet.
-pub(crate) fn handshake(inner: &Arc<Inner>, protocol: Protocol) -> Response<Full<Bytes>> {
+pub(crate) fn handshake(
+    inner: &Arc<Inner>,
+    protocol: Protocol,
+    request: Arc<super::RequestInfo>,
+) -> Response<Full<Bytes>> {
     let sid = new_sid();
     if sid.is_empty() {
         return EngineError::BadRequest.http_response(None);
@@ -27,7 +31,7 @@ pub(crate) fn handshake(inner: &Arc<Inner>, protocol: Protocol) -> Response<Full
         protocol,
         now(),
     );
-    let entry = SessionEntry::new(core);
+    let entry = SessionEntry::new(core, request);
     inner.insert(entry.clone());
     tokio::spawn(run_timers(Arc::downgrade(inner), entry.clone()));
     // The handshake response carries the open packet alone, as the

@@ -57,6 +57,15 @@ impl EngineQuery {
     }
 }
 
+/// The first value of parameter `name` in `query`, percent-decoded.
+pub(crate) fn param(query: Option<&str>, name: &str) -> Option<String> {
+    query?
+        .split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| percent_decode(value))
+}
+
 /// Decodes `%XX` escapes and `+`; invalid escapes stay as they are.
 fn percent_decode(s: &str) -> String {
     let bytes = s.as_bytes();

@@ -315,7 +315,11 @@ where
         }
     }
     match transport {
-        TransportKind::Polling => polling::handshake(inner, protocol),
+        TransportKind::Polling => polling::handshake(
+            inner,
+            protocol,
+            Arc::new(super::RequestInfo::from_request(&req)),
+        ),
         TransportKind::WebSocket => websocket::handshake(inner, req, protocol),
     }
 }

@@ -36,6 +36,8 @@ pub(crate) struct SessionState {
 #[derive(Debug)]
 pub(crate) struct SessionEntry {
     pub(crate) sid: Arc<str>,
+    /// The handshake request.
+    pub(crate) request: Arc<super::RequestInfo>,
     state: Mutex<SessionState>,
     /// Woken on every change: pending polls and the timer task wait on it.
     pub(crate) changed: Notify,
@@ -48,9 +50,10 @@ pub(crate) struct Dispatch {
 }
 
 impl SessionEntry {
-    pub(crate) fn new(core: Session) -> Arc<Self> {
+    pub(crate) fn new(core: Session, request: Arc<super::RequestInfo>) -> Arc<Self> {
         Arc::new(Self {
             sid: Arc::from(core.sid()),
+            request,
             state: Mutex::new(SessionState {
                 core,
                 poll_waiting: false,

@@ -80,6 +80,7 @@ pub(crate) fn handshake<B>(
     if sid.is_empty() {
         return EngineError::BadRequest.upgrade_response(None);
     }
+    let request = Arc::new(super::RequestInfo::from_request(&req));
     let weak = Arc::downgrade(inner);
     let session_id = sid.clone();
     let mut res = upgrade(inner, req, move |ws| async move {
@@ -93,7 +94,7 @@ pub(crate) fn handshake<B>(
             protocol,
             now(),
         );
-        let entry = SessionEntry::new(core);
+        let entry = SessionEntry::new(core, request);
         inner.insert(entry.clone());
         tokio::spawn(run_timers(Arc::downgrade(&inner), entry.clone()));
         {

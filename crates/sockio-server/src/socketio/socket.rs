@@ -87,6 +87,31 @@ pub struct Handshake {
     pub auth: RawJson,
     /// When the socket connected.
     pub time: SystemTime,
+    /// The HTTP request that opened the connection: headers, URL (with the
+    /// query), the client's address.
+    pub request: Arc<crate::engine::RequestInfo>,
+}
+
+impl Handshake {
+    /// The request headers.
+    pub fn headers(&self) -> &http::HeaderMap {
+        &self.request.headers
+    }
+
+    /// A query parameter of the connection URL, percent-decoded.
+    pub fn query(&self, name: &str) -> Option<String> {
+        self.request.query(name)
+    }
+
+    /// The connection URL (path and query).
+    pub fn url(&self) -> &http::Uri {
+        &self.request.uri
+    }
+
+    /// The client's address, when known.
+    pub fn address(&self) -> Option<std::net::SocketAddr> {
+        self.request.remote_addr
+    }
 }
 
 pub(crate) struct Socket {
@@ -118,6 +143,7 @@ impl fmt::Debug for SocketRef {
 
 impl SocketRef {
     pub(crate) fn new(ns: Arc<Namespace>, client: Arc<Client>, auth: RawJson) -> Self {
+        let request = client.esock.request_arc();
         Self(Arc::new(Socket {
             id: Arc::from(crate::engine::new_socket_id()),
             ns,
@@ -125,6 +151,7 @@ impl SocketRef {
             handshake: Handshake {
                 auth,
                 time: SystemTime::now(),
+                request,
             },
             handlers: RwLock::new(HashMap::new()),
             any_handler: RwLock::new(None),
