@@ -291,3 +291,38 @@ async fn handshake_details() {
         format!(r#"2["info",["a b","{addr}",true,"/socket.io/"]]"#)
     );
 }
+
+/// Typed handlers: arguments deserialized with serde; arguments that do not
+/// fit skip the handler and answer the ack with an error.
+#[tokio::test]
+async fn typed_handlers() {
+    #[derive(serde::Deserialize)]
+    struct Move {
+        x: i32,
+        y: i32,
+    }
+    let io = SocketIo::builder().build();
+    io.ns("/", |socket: SocketRef| {
+        socket.on_typed("move", |_, m: Move, ack| {
+            ack.unwrap().send(&(m.x + m.y)).unwrap();
+        });
+        socket.on_typed("pair", |_, (name, n): (String, u8), ack| {
+            ack.unwrap().send(&format!("{name}{n}")).unwrap();
+        });
+    });
+    let addr = start(&io).await;
+    let (mut ws, _) = connect(addr, "/").await;
+    send(&mut ws, r#"21["move",{"x":2,"y":40}]"#).await;
+    assert_eq!(next(&mut ws).await, "31[42]");
+    send(&mut ws, r#"22["pair","n",7]"#).await;
+    assert_eq!(next(&mut ws).await, r#"32["n7"]"#);
+    send(&mut ws, r#"23["move",{"x":"two"}]"#).await;
+    let reply = next(&mut ws).await;
+    assert!(
+        reply.starts_with(r#"33[{"error":"invalid arguments:"#),
+        "{reply}"
+    );
+    // The socket is still usable.
+    send(&mut ws, r#"24["pair","ok",1]"#).await;
+    assert_eq!(next(&mut ws).await, r#"34["ok1"]"#);
+}

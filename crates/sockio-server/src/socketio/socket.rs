@@ -217,6 +217,44 @@ impl SocketRef {
         }
     }
 
+    /// Handles event `event` with its arguments deserialized into `T`: one
+    /// argument becomes `T` itself, several become `T` as a sequence (a
+    /// tuple). Binary arguments deserialize as bytes (`bytes::Bytes`,
+    /// `Vec<u8>`). When they do not fit `T`, the handler does not run: the
+    /// failure is logged (target `sockio_server::socketio`, warn) and, if
+    /// the client asked for an ack, it gets `{"error": "…"}`.
+    pub fn on_typed<T, F>(&self, event: &str, handler: F)
+    where
+        T: serde::de::DeserializeOwned + 'static,
+        F: Fn(Self, T, Option<AckSender>) + Send + Sync + 'static,
+    {
+        let name = event.to_owned();
+        self.on(event, move |socket, args, ack| {
+            let parsed = if args.len() == 1 {
+                args.deserialize::<T>(0)
+            } else {
+                args.deserialize_from::<T>(0)
+            };
+            match parsed {
+                Ok(value) => handler(socket, value, ack),
+                Err(error) => {
+                    tracing::warn!(
+                        target: "sockio_server::socketio",
+                        event = %name,
+                        socket = %socket.id(),
+                        %error,
+                        "event arguments did not deserialize; handler skipped"
+                    );
+                    if let Some(ack) = ack {
+                        let _ = ack.send(
+                            &serde_json::json!({ "error": format!("invalid arguments: {error}") }),
+                        );
+                    }
+                }
+            }
+        });
+    }
+
     /// Handles every event that has no handler of its own; the arguments
     /// include the event name first.
     pub fn on_any<F>(&self, handler: F)
