@@ -8,7 +8,7 @@
 //! Timing follows engine.io 6.6: the first ping goes out one
 //! `ping_interval` after the open packet; a pong re-arms the interval from
 //! the moment it arrives; a ping unanswered `ping_timeout` after it was
-//! queued closes the session with [`CloseReason::PingTimeout`]. An upgrade
+//! due closes the session with [`CloseReason::PingTimeout`]. An upgrade
 //! must complete within `upgrade_timeout` of its probe starting.
 
 use std::collections::VecDeque;
@@ -462,10 +462,13 @@ impl Session {
             self.close_with(CloseReason::PingTimeout);
             return;
         }
-        if self.next_ping.is_some_and(|t| now >= t) {
+        if let Some(due) = self.next_ping.filter(|t| now >= *t) {
             self.next_ping = None;
             self.outbox.push_back(Packet::Ping(Bytes::new()));
-            self.pong_deadline = Some(now + self.ping_timeout);
+            // Counted from when the ping was due, not from when a late timer
+            // got to it: an idle client is gone exactly interval + timeout
+            // after its last sign of life.
+            self.pong_deadline = Some(due + self.ping_timeout);
         }
         if self.upgrade.is_some_and(|u| now >= u.deadline) {
             self.upgrade = None;

@@ -344,3 +344,14 @@ fn a_server_close_on_polling_waits_for_the_next_poll() {
     s.close(CloseReason::ForcedClose);
     assert!(!s.awaits_final_poll());
 }
+
+#[test]
+fn a_late_timer_does_not_extend_the_deadline() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    // The timer for the ping fires 30 ms late.
+    s.handle_timeout(t0 + INTERVAL + Duration::from_millis(30));
+    assert_eq!(s.poll_timeout(), Some(t0 + INTERVAL + TIMEOUT));
+    s.handle_timeout(t0 + INTERVAL + TIMEOUT);
+    assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body::Body;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use sockio_core::engine::{Protocol, Session, TransportKind, decode_payload, encode_payload};
 
 use super::session::{SessionEntry, now, run_timers};
@@ -128,7 +128,8 @@ where
 {
     let max = inner.config.engine.max_payload;
     if content_length.is_some_and(|len| len > max as u64) {
-        return empty(StatusCode::PAYLOAD_TOO_LARGE);
+        // Refused before any of it is read.
+        return too_large(Box::pin(body));
     }
     {
         let mut state = entry.lock();
@@ -146,21 +147,18 @@ where
         }
         state.post_active = true;
     }
-    let body = Limited::new(body, max).collect().await;
+    let body = read_body(body, max).await;
     let mut state = entry.lock();
     state.post_active = false;
     let body = match body {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
+        ReadBody::Complete(bytes) => bytes,
+        ReadBody::TooLarge(rest) => {
             drop(state);
-            let too_large = e
-                .downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some();
-            return if too_large {
-                close_connection(empty(StatusCode::PAYLOAD_TOO_LARGE))
-            } else {
-                empty(StatusCode::BAD_REQUEST)
-            };
+            return too_large(rest);
+        }
+        ReadBody::Failed => {
+            drop(state);
+            return empty(StatusCode::BAD_REQUEST);
         }
     };
     if state.core.is_closed() {
@@ -186,6 +184,79 @@ where
     };
     entry.process(&inner, state).run(&inner, &entry);
     response
+}
+
+/// Bytes of an over-limit body read and dropped after the 413, so that a
+/// client still sending gets the answer rather than a connection reset.
+const DRAIN_LIMIT: usize = 16 << 20;
+/// How long the drain waits for more of an over-limit body.
+const DRAIN_IDLE: std::time::Duration = std::time::Duration::from_secs(1);
+
+type PinnedBody<B> = std::pin::Pin<Box<B>>;
+
+/// A request body read within a limit.
+enum ReadBody<B> {
+    Complete(Bytes),
+    /// Over the limit; the rest of the body, to be drained.
+    TooLarge(PinnedBody<B>),
+    /// The body failed (the client went away).
+    Failed,
+}
+
+/// Reads at most `max` bytes of `body`.
+async fn read_body<B>(body: B, max: usize) -> ReadBody<B>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+    B::Error: Into<BoxError>,
+{
+    use bytes::Buf;
+    let mut body = Box::pin(body);
+    let mut collected = BytesMut::new();
+    loop {
+        match body.frame().await {
+            None => return ReadBody::Complete(collected.freeze()),
+            Some(Err(_)) => return ReadBody::Failed,
+            Some(Ok(frame)) => {
+                let Ok(mut data) = frame.into_data() else {
+                    continue;
+                };
+                if collected.len() + data.remaining() > max {
+                    return ReadBody::TooLarge(body);
+                }
+                while data.has_remaining() {
+                    let chunk = data.chunk();
+                    collected.extend_from_slice(chunk);
+                    let n = chunk.len();
+                    data.advance(n);
+                }
+            }
+        }
+    }
+}
+
+/// Answers 413 at once, and reads and drops the rest of the body in the
+/// background (at most `DRAIN_LIMIT` bytes, giving up after `DRAIN_IDLE`
+/// without data): hyper keeps the connection while the body is read, so a
+/// client still sending sees the 413 instead of a reset, and the
+/// connection is dropped once the drain ends short of the body's end.
+fn too_large<B>(mut body: PinnedBody<B>) -> Response<Full<Bytes>>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+{
+    tokio::spawn(async move {
+        let mut dropped = 0usize;
+        while dropped <= DRAIN_LIMIT {
+            match tokio::time::timeout(DRAIN_IDLE, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
+                    dropped += frame.data_ref().map_or(0, bytes::Buf::remaining);
+                }
+                _ => break,
+            }
+        }
+    });
+    empty(StatusCode::PAYLOAD_TOO_LARGE)
 }
 
 fn payload_response(

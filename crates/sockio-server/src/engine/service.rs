@@ -252,6 +252,17 @@ where
         let Some(entry) = inner.get(sid) else {
             return fail(EngineError::UnknownSid);
         };
+        // Deadlines are checked as requests arrive, not only when the timer
+        // task gets to them: a poll that comes after the ping timeout finds
+        // the session gone, whatever the scheduler's delay.
+        {
+            let mut state = entry.lock();
+            state.core.handle_timeout(super::session::now());
+            entry.process(inner, state).run(inner, &entry);
+        }
+        if inner.get(sid).is_none() {
+            return fail(EngineError::UnknownSid);
+        }
         let (current, protocol) = {
             let state = entry.lock();
             (state.core.transport(), state.core.protocol())

@@ -233,8 +233,14 @@ async fn read_loop(
             // is a transport error.
             Err(sockio_ws::Error::ResetWithoutClose) => break,
             Err(_) => {
+                // The session fails now; reading goes on only so that the
+                // peer gets our close frame (sockio-ws drains, bounded).
                 failed = true;
-                break;
+                closed = true;
+                let mut state = entry.lock();
+                state.core.handle_transport_error();
+                entry.process(&inner, state).run(&inner, &entry);
+                continue;
             }
         };
         let mut state = entry.lock();

@@ -16,6 +16,9 @@ use crate::{Error, Role};
 
 /// Bytes asked of the transport per read.
 const READ_CHUNK: usize = 8 << 10;
+/// Most bytes read and dropped after a violation before the connection is
+/// dropped regardless.
+const DRAIN_LIMIT: usize = 64 << 20;
 /// An idle connection's read buffer is given back when it grew past this.
 const KEEP_BUFFER: usize = 64 << 10;
 
@@ -35,6 +38,11 @@ pub struct WsReader<S> {
     close_timeout: Duration,
     /// The peer's close frame was returned: only the end of TCP remains.
     closing: bool,
+    /// A violation was returned: what the peer still sends is read and
+    /// dropped (so that closing the socket does not reset it and destroy
+    /// our close frame in flight), until EOF, a byte cap or the close
+    /// timeout.
+    draining: bool,
     finished: bool,
 }
 
@@ -57,6 +65,7 @@ impl<S: AsyncRead> WsReader<S> {
             role,
             close_timeout,
             closing: false,
+            draining: false,
             finished: false,
         }
     }
@@ -65,10 +74,18 @@ impl<S: AsyncRead> WsReader<S> {
     /// close handshake, a close timeout, or an error already returned).
     ///
     /// A protocol violation is returned as `Err(Error::Protocol(_))` after
-    /// a close frame with the matching code was queued; the connection is
-    /// then dropped. Cancel-safe: dropping the future loses no data.
+    /// a close frame with the matching code was queued; the next call reads
+    /// and drops whatever the peer still sends (bounded in bytes and by the
+    /// close timeout) so that the peer gets the close frame rather than a
+    /// TCP reset, then returns `None`. Cancel-safe: dropping the future
+    /// loses no data.
     pub async fn next(&mut self) -> Option<Result<Message, Error>> {
         loop {
+            if self.draining {
+                self.draining = false;
+                self.drain_after_error().await;
+                return None;
+            }
             if self.finished {
                 return None;
             }
@@ -84,6 +101,7 @@ impl<S: AsyncRead> WsReader<S> {
                 Ok(None) => {}
                 Err(e) => {
                     self.finished = true;
+                    self.draining = true;
                     if self.shared.claim_close() {
                         let frame = CloseFrame::new(e.close_code(), "");
                         let _ = self
@@ -145,6 +163,23 @@ impl<S: AsyncRead> WsReader<S> {
                 () = &mut changed => {}
             }
         }
+    }
+
+    /// After a violation: reads and drops until the peer closes, at most
+    /// `DRAIN_LIMIT` bytes and the close timeout.
+    async fn drain_after_error(&mut self) {
+        self.buf = BytesMut::new();
+        let mut sink = vec![0u8; 16 << 10];
+        let mut total = 0usize;
+        let drain = async {
+            while total < DRAIN_LIMIT {
+                match self.io.read(&mut sink).await {
+                    Ok(n) if n > 0 => total += n,
+                    _ => break,
+                }
+            }
+        };
+        let _ = tokio::time::timeout(self.close_timeout, drain).await;
     }
 
     /// After the peer's close frame: a server is done (its writer drops
