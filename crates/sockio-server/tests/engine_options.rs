@@ -216,3 +216,24 @@ async fn eio3_sessions_when_allowed() {
     let (head, _) = raw(addr, get(&q, "")).await;
     assert!(head.starts_with("HTTP/1.1 400 "), "{head}");
 }
+
+/// `per_message_deflate`: off by default (an offer is declined), on when
+/// configured (the WebSocket transport compresses).
+#[tokio::test]
+async fn per_message_deflate_option() {
+    use sockio_ws::{Config, DeflateConfig, Message};
+    let offer = Config::default().deflate(DeflateConfig::enabled());
+    for enabled in [false, true] {
+        let addr = start(EngineServerConfig::default().per_message_deflate(enabled)).await;
+        let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
+        let (mut ws, connected) = sockio_ws::connect(&url, &offer).await.unwrap();
+        assert_eq!(connected.deflate.is_some(), enabled);
+        let Some(Ok(Message::Text(open))) = ws.next().await else {
+            panic!()
+        };
+        assert!(open.starts_with("0{"));
+        let big = format!("4{}", "compressible ".repeat(500));
+        ws.send(Message::text(big.clone())).await.unwrap();
+        assert_eq!(ws.next().await.unwrap().unwrap(), Message::text(big));
+    }
+}
