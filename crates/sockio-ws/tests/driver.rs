@@ -601,3 +601,25 @@ async fn client_rejects_masked_server_frames() {
     sockio_ws::mask::apply_mask(&mut payload, h.mask.unwrap(), 0);
     assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), 1002);
 }
+
+/// A server that closes and then drops its reader does not wait for the
+/// peer's reply (nobody would read it): the peer gets the close frame and
+/// the end of the connection at once, not after the close timeout.
+#[tokio::test]
+async fn close_then_drop_does_not_wait_for_the_reply() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (tcp, _) = listener.accept().await.unwrap();
+        let config = Config::default().close_timeout(Duration::from_secs(600));
+        let ws = sockio_ws::accept(tcp, &config).await.unwrap();
+        let (reader, writer) = ws.split();
+        writer.close(Some(CloseFrame::new(1000, ""))).await.unwrap();
+        drop(reader);
+    });
+    let (mut tcp, mut buf) = upgraded(addr, "").await;
+    // The peer never answers; the guard (20 s) is far below the 600 s close
+    // timeout, so passing means the server did not wait for it.
+    let (code, _) = expect_close(&mut tcp, &mut buf).await;
+    assert_eq!(code, Some(1000));
+}

@@ -200,6 +200,14 @@ impl<S: AsyncRead> WsReader<S> {
     }
 }
 
+impl<S> Drop for WsReader<S> {
+    fn drop(&mut self) {
+        // A close frame we sent can no longer be answered to anyone: the
+        // writer stops waiting for the reply and drops the connection.
+        self.shared.set_reader_gone();
+    }
+}
+
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(at) => tokio::time::sleep_until(at).await,

@@ -22,6 +22,8 @@ pub(crate) struct Shared {
 struct State {
     close_sent_at: Option<Instant>,
     close_received: bool,
+    /// The reader was dropped: nobody will see the peer's close frame.
+    reader_gone: bool,
     writer_done: bool,
 }
 
@@ -55,6 +57,10 @@ impl Shared {
         self.update(|s| s.close_received = true);
     }
 
+    pub(crate) fn set_reader_gone(&self) {
+        self.update(|s| s.reader_gone = true);
+    }
+
     pub(crate) fn set_writer_done(&self) {
         self.update(|s| s.writer_done = true);
     }
@@ -75,14 +81,16 @@ impl Shared {
         self.changed.notified()
     }
 
-    /// Waits (at most `timeout`) for the peer's close frame.
+    /// Waits (at most `timeout`) for the peer's close frame, or until no
+    /// reader is left to see it.
     pub(crate) async fn wait_close_received(&self, timeout: Duration) {
         let wait = async {
             loop {
                 let changed = self.changed();
                 tokio::pin!(changed);
                 changed.as_mut().enable();
-                if self.get().close_received {
+                let state = self.get();
+                if state.close_received || state.reader_gone {
                     return;
                 }
                 changed.await;
