@@ -166,8 +166,11 @@ impl Client {
         if let Ok(mut sockets) = self.sockets.lock() {
             sockets.insert(nsp.to_owned(), socket.clone());
         }
+        // In the namespace before the client hears it is connected: a
+        // broadcast that follows the CONNECT reply reaches it.
+        ns.insert(&socket);
         self.send_packet(&Packet::connect_ok(packet.nsp.clone(), socket.id(), None));
-        ns.add(&socket);
+        ns.connected(&socket);
     }
 
     /// Encodes and sends a packet to this client.

@@ -91,13 +91,18 @@ impl Namespace {
         middlewares.iter().try_for_each(|m| m(socket))
     }
 
-    /// Adds a connected socket (in its own room) and runs the connect
-    /// handler.
-    pub(crate) fn add(&self, socket: &SocketRef) {
+    /// Adds a socket (in its own room), so that broadcasts reach it from
+    /// now on; done before the client is told it is connected, as the
+    /// reference does.
+    pub(crate) fn insert(&self, socket: &SocketRef) {
         if let Ok(mut sockets) = self.sockets.write() {
             sockets.insert(socket.id_arc(), socket.clone());
         }
         self.join(socket, socket.id().to_owned());
+    }
+
+    /// Runs the connect handler for a socket the client now knows about.
+    pub(crate) fn connected(&self, socket: &SocketRef) {
         let handler = self.on_connect.read().ok().and_then(|h| h.clone());
         if let Some(handler) = handler {
             let connected = socket.clone();
