@@ -237,3 +237,32 @@ async fn per_message_deflate_option() {
         assert_eq!(ws.next().await.unwrap().unwrap(), Message::text(big));
     }
 }
+
+/// A session closed while its client, holding its `3probe`, switches to
+/// WebSocket: the probe stays open until the client's `5`, then closes, so
+/// the client sees the close on its new transport rather than a probe that
+/// failed under a paused polling transport.
+#[tokio::test]
+async fn close_during_an_upgrade_lets_the_client_switch_first() {
+    use sockio_ws::{Config, Message};
+    let addr = start(EngineServerConfig::default()).await;
+    let (_, body) = raw(addr, get("&transport=polling", "")).await;
+    let sid = sid_of(&body);
+    let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket&sid={sid}");
+    let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
+    ws.send(Message::text("2probe")).await.unwrap();
+    assert_eq!(ws.next().await.unwrap().unwrap(), Message::text("3probe"));
+    let post = format!(
+        "POST /engine.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 9\r\n\r\n4close-me"
+    );
+    let (head, _) = raw(addr, post).await;
+    assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+    // Still open: a ping is answered.
+    ws.send(Message::Ping("still?".into())).await.unwrap();
+    assert_eq!(
+        ws.next().await.unwrap().unwrap(),
+        Message::Pong("still?".into())
+    );
+    ws.send(Message::text("5")).await.unwrap();
+    assert!(matches!(ws.next().await, Some(Ok(Message::Close(_)))));
+}

@@ -161,11 +161,25 @@ async fn probe(
     protocol: Protocol,
 ) {
     let (mut reader, writer) = ws.split();
+    let mut probed = false;
     loop {
         let changed = entry.changed.notified();
         tokio::pin!(changed);
         changed.as_mut().enable();
-        if !entry.lock().core.is_upgrading() {
+        let (upgrading, closed) = {
+            let state = entry.lock();
+            (state.core.is_upgrading(), state.core.is_closed())
+        };
+        if !upgrading {
+            if closed && probed {
+                // The session closed after the client got its 3probe: the
+                // client is pausing polling to switch over, and a probe that
+                // closes now would leave it paused for good (engine.io-client
+                // then gives up only at its ping timeout). Let it switch (its
+                // `5`), then close: it sees the close on its new transport.
+                let wait = inner.config.engine.upgrade_timeout;
+                let _ = tokio::time::timeout(wait, reader.next()).await;
+            }
             let _ = writer.close(None).await;
             return;
         }
@@ -188,6 +202,7 @@ async fn probe(
             let step = state.core.handle_upgrade_packet(packet);
             match &step {
                 UpgradeStep::Reply(reply) => {
+                    probed = true;
                     let _ = writer.try_send(packet_to_ws(reply, protocol));
                 }
                 UpgradeStep::Upgraded => state.ws = Some(writer.clone()),
