@@ -5,32 +5,10 @@
 
 source "$(cd "$(dirname "${BASH_SOURCE[0]}")/../ws-node" && pwd)/common.sh"
 
-ENGINEIO_DIR="$E2E_DIR/engineio-suite"
 CONFORMANCE_BIN="$ROOT/target/release/examples/conformance"
 
-# Make sure the Engine.IO server under test is available.
-# With ENGINEIO_SERVER_CMD set nothing is built (the command runs from $ROOT).
-# Otherwise the conformance example is built with cargo (a no-op when it is
-# up to date); E2E_NO_BUILD=1 skips that when the binary already exists.
+# The Engine.IO server under test: the conformance example, or the command in
+# ENGINEIO_SERVER_CMD (run from $ROOT).
 ensure_engineio_server() {
-  if [ -n "${ENGINEIO_SERVER_CMD:-}" ]; then
-    e2e_log "server under test: ENGINEIO_SERVER_CMD=$ENGINEIO_SERVER_CMD"
-    return 0
-  fi
-  if [ "${E2E_NO_BUILD:-}" = 1 ] && [ -x "$CONFORMANCE_BIN" ]; then
-    e2e_log "server under test: $CONFORMANCE_BIN (not rebuilt: E2E_NO_BUILD=1)"
-    return 0
-  fi
-  if command -v cargo >/dev/null 2>&1; then
-    e2e_log "cargo build --release -p sockio-server --example conformance"
-    if ! (cd "$ROOT" && with_lock cargo cargo build --release -p sockio-server --example conformance >&2); then
-      e2e_log "building the conformance server failed"
-      return 1
-    fi
-  fi
-  if [ ! -x "$CONFORMANCE_BIN" ]; then
-    e2e_log "conformance server binary missing: $CONFORMANCE_BIN (and cargo could not build it)"
-    return 1
-  fi
-  e2e_log "server under test: $CONFORMANCE_BIN"
+  ensure_example_server ENGINEIO_SERVER_CMD "$CONFORMANCE_BIN" sockio-server conformance
 }

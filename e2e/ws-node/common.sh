@@ -49,30 +49,38 @@ ensure_node_modules() {
   with_lock npm _npm_ci_if_needed
 }
 
-# Make sure the echo server under test is available. With ECHO_SERVER_CMD set
-# nothing is built. Otherwise the example is built with cargo (a no-op when it
-# is up to date); E2E_NO_BUILD=1 skips that when the binary already exists.
-ensure_echo_server() {
-  if [ -n "${ECHO_SERVER_CMD:-}" ]; then
-    e2e_log "server under test: ECHO_SERVER_CMD=$ECHO_SERVER_CMD"
+# Make sure a server under test is available:
+#   ensure_example_server OVERRIDE_VAR BIN PACKAGE EXAMPLE
+# With the variable named OVERRIDE_VAR set (a whole server command) nothing is
+# built. Otherwise the example is built with cargo (a no-op when it is up to
+# date); E2E_NO_BUILD=1 skips that when BIN already exists.
+ensure_example_server() {
+  local var=$1 bin=$2 package=$3 example=$4
+  if [ -n "${!var:-}" ]; then
+    e2e_log "server under test: $var=${!var}"
     return 0
   fi
-  if [ "${E2E_NO_BUILD:-}" = 1 ] && [ -x "$ECHO_SERVER_BIN" ]; then
-    e2e_log "server under test: $ECHO_SERVER_BIN (not rebuilt: E2E_NO_BUILD=1)"
+  if [ "${E2E_NO_BUILD:-}" = 1 ] && [ -x "$bin" ]; then
+    e2e_log "server under test: $bin (not rebuilt: E2E_NO_BUILD=1)"
     return 0
   fi
   if command -v cargo >/dev/null 2>&1; then
-    e2e_log "cargo build --release -p sockio-ws --example echo_server"
-    if ! (cd "$ROOT" && with_lock cargo cargo build --release -p sockio-ws --example echo_server >&2); then
-      e2e_log "building the echo server failed"
+    e2e_log "cargo build --release -p $package --example $example"
+    if ! (cd "$ROOT" && with_lock cargo cargo build --release -p "$package" --example "$example" >&2); then
+      e2e_log "building $example failed"
       return 1
     fi
   fi
-  if [ ! -x "$ECHO_SERVER_BIN" ]; then
-    e2e_log "echo server binary missing: $ECHO_SERVER_BIN (and cargo could not build it)"
+  if [ ! -x "$bin" ]; then
+    e2e_log "server binary missing: $bin (and cargo could not build it)"
     return 1
   fi
-  e2e_log "server under test: $ECHO_SERVER_BIN"
+  e2e_log "server under test: $bin"
+}
+
+# The sockio-ws echo server (ECHO_SERVER_CMD overrides it).
+ensure_echo_server() {
+  ensure_example_server ECHO_SERVER_CMD "$ECHO_SERVER_BIN" sockio-ws echo_server
 }
 
 # Run node's test runner on the given files: spec output to the terminal, TAP
