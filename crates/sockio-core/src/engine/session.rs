@@ -249,12 +249,17 @@ impl Session {
     /// owes the client its close packet: the reference keeps such a session
     /// until the client's next poll collects it, so that the client sees a
     /// clean close rather than an unknown session.
+    ///
+    /// A client that closed with a close packet posted while no poll was
+    /// waiting is kept the same way: its poll may reach the server just
+    /// after the POST (clients send both at once), and gets the noop.
     pub fn awaits_final_poll(&self) -> bool {
-        matches!(
-            self.closed,
-            Some(CloseReason::ForcedClose | CloseReason::ServerShuttingDown)
-        ) && self.transport == TransportKind::Polling
-            && self.final_poll.is_some()
+        let owed = match self.closed {
+            Some(CloseReason::ForcedClose | CloseReason::ServerShuttingDown) => true,
+            Some(CloseReason::TransportClose) => self.final_poll == Some(Packet::Noop),
+            _ => false,
+        };
+        owed && self.transport == TransportKind::Polling && self.final_poll.is_some()
     }
 
     // ----- input from the current transport -----

@@ -185,8 +185,15 @@ fn client_close_answers_the_pending_poll_with_noop() {
     let mut s = open(TransportKind::Polling, t0);
     s.handle_packet(Packet::Close, t0);
     assert_eq!(s.close_reason(), Some(CloseReason::TransportClose));
+    // Kept for a poll racing the close packet's POST.
+    assert!(s.awaits_final_poll());
     assert_eq!(s.poll_response(), Some(vec![Packet::Noop]));
+    assert!(!s.awaits_final_poll());
     assert_eq!(s.poll_response(), None);
+    // An aborted poll is not owed anything.
+    let mut s = open(TransportKind::Polling, t0);
+    s.handle_transport_close();
+    assert!(!s.awaits_final_poll());
 }
 
 #[test]
