@@ -37,5 +37,6 @@
 
 #![forbid(unsafe_code)]
 
+pub mod adapter;
 pub mod engine;
 pub mod socket;
