@@ -42,7 +42,7 @@ async fn main() -> std::io::Result<()> {
     let service = io.service();
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;
-        io.close();
+        io.close().await;
     };
     sockio_server::serve(listener, service, shutdown).await
 }

@@ -86,7 +86,7 @@ async fn main() -> std::io::Result<()> {
     // the connections drain.
     let shutdown = async move {
         let _ = tokio::signal::ctrl_c().await;
-        io.close();
+        io.close().await;
         engine_io.close();
     };
     sockio_server::serve(listener, service, shutdown).await

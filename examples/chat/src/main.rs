@@ -72,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             let _ = tokio::signal::ctrl_c().await;
-            io.close();
+            io.close().await;
         })
         .await?;
     Ok(())

@@ -1,28 +1,35 @@
-//! Broadcasts: a packet encoded once and shared by every receiver.
+//! Broadcasts: which sockets (rooms, exceptions, this server only) and how
+//! (volatile, compressed, with acks), through the namespace's adapter. A
+//! packet is encoded once and the same frames go to every receiver.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
+use sockio_core::adapter::{AdapterError, BroadcastOptions, Room};
 use sockio_core::socket::{Args, Encoded, Packet, Parser};
 
+use super::ack::{AckGather, BroadcastAckError};
 use super::namespace::Namespace;
+use super::remote::RemoteSocket;
 use super::socket::{event_args, with_event_name};
 use crate::engine::SharedPacket;
 
-/// Selects sockets of a namespace to emit to: `to` rooms (all sockets when
-/// none), `except` rooms.
+/// Selects sockets of a namespace and emits to them or acts on them: `to`
+/// rooms (all sockets when none), `except` rooms, `local` (this server
+/// only), `volatile`, `compress`, `timeout`. Cheap to clone; each method
+/// takes it by value.
 #[derive(Clone)]
+#[must_use = "an operator does nothing until it emits or acts"]
 pub struct BroadcastOperator {
     ns: Option<Arc<Namespace>>,
-    rooms: Vec<String>,
-    except: Vec<String>,
+    opts: BroadcastOptions,
 }
 
 impl std::fmt::Debug for BroadcastOperator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BroadcastOperator")
-            .field("rooms", &self.rooms)
-            .field("except", &self.except)
+            .field("opts", &self.opts)
             .finish_non_exhaustive()
     }
 }
@@ -31,8 +38,7 @@ impl BroadcastOperator {
     pub(crate) fn new(ns: Arc<Namespace>) -> Self {
         Self {
             ns: Some(ns),
-            rooms: Vec::new(),
-            except: Vec::new(),
+            opts: BroadcastOptions::default(),
         }
     }
 
@@ -40,14 +46,13 @@ impl BroadcastOperator {
     pub(crate) fn empty() -> Self {
         Self {
             ns: None,
-            rooms: Vec::new(),
-            except: Vec::new(),
+            opts: BroadcastOptions::default(),
         }
     }
 
     /// Adds a room to target (sockets in any of the rooms are reached).
     pub fn to(mut self, room: impl Into<String>) -> Self {
-        self.rooms.push(room.into());
+        self.opts.add_room(Room::from(room.into()));
         self
     }
 
@@ -58,46 +63,166 @@ impl BroadcastOperator {
 
     /// Excludes the sockets in `room` (a socket id is a room too).
     pub fn except(mut self, room: impl Into<String>) -> Self {
-        self.except.push(room.into());
+        self.opts.add_except(Room::from(room.into()));
+        self
+    }
+
+    /// Only the sockets of this server (with a remote adapter, the other
+    /// servers are not told).
+    pub fn local(mut self) -> Self {
+        self.opts.flags.local = true;
+        self
+    }
+
+    /// Receivers not ready to take the packet right now do not get it.
+    pub fn volatile(mut self) -> Self {
+        self.opts.flags.volatile = true;
+        self
+    }
+
+    /// Whether the packet is compressed (default true).
+    pub fn compress(mut self, compress: bool) -> Self {
+        self.opts.flags.compress = compress;
+        self
+    }
+
+    /// How long `emit_with_ack` waits for the receivers' answers.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.opts.flags.timeout = Some(timeout);
         self
     }
 
     /// Emits `event` with one argument. False if the data does not
-    /// serialize.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
+    /// serialize or the adapter failed.
+    pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> bool {
         match event_args(event, data) {
-            Ok(args) => {
-                self.send(args);
-                true
-            }
+            Ok(args) => self.send(args),
             Err(_) => false,
         }
     }
 
     /// Emits `event` with already-built arguments.
-    pub fn emit_args(&self, event: &str, args: Args) -> bool {
-        self.send(with_event_name(event, args));
-        true
+    pub fn emit_args(self, event: &str, args: Args) -> bool {
+        self.send(with_event_name(event, args))
     }
 
-    /// Encodes the event once per parser and hands the same frames to every
-    /// receiver.
-    fn send(&self, args: Args) {
-        let Some(ns) = &self.ns else { return };
-        let targets = ns.select(&self.rooms, &self.except);
-        if targets.is_empty() {
-            return;
+    fn send(self, args: Args) -> bool {
+        let Some(ns) = &self.ns else { return true };
+        ns.adapter
+            .broadcast(Packet::event(ns.nsp.clone(), args), self.opts)
+            .is_ok()
+    }
+
+    /// Emits `event` with one argument to every selected socket and waits
+    /// for all their acknowledgements, at most the [`timeout`] (else the
+    /// server's ack timeout). With a timeout, the answers that came are in
+    /// the error.
+    ///
+    /// [`timeout`]: BroadcastOperator::timeout
+    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Args>, BroadcastAckError> {
+        let args =
+            event_args(event, data).map_err(|e| BroadcastAckError::Serialize(e.to_string()))?;
+        self.send_with_ack(args).await
+    }
+
+    /// Emits `event` with `args` and gathers the acknowledgements.
+    pub async fn emit_args_with_ack(
+        self,
+        event: &str,
+        args: Args,
+    ) -> Result<Vec<Args>, BroadcastAckError> {
+        self.send_with_ack(with_event_name(event, args)).await
+    }
+
+    async fn send_with_ack(self, args: Args) -> Result<Vec<Args>, BroadcastAckError> {
+        let Some(ns) = self.ns else {
+            return Ok(Vec::new());
+        };
+        let timeout = self.opts.flags.timeout.unwrap_or_else(|| {
+            ns.io
+                .upgrade()
+                .map_or(Duration::from_secs(30), |io| io.config.ack_timeout)
+        });
+        let servers = if self.opts.flags.local {
+            1
+        } else {
+            ns.adapter.server_count().await?
+        };
+        let gather = AckGather::new();
+        ns.adapter.broadcast_with_ack(
+            Packet::event(ns.nsp.clone(), args),
+            self.opts,
+            gather.clone(),
+        )?;
+        gather.wait(servers, timeout).await
+    }
+
+    /// The selected sockets, on every server.
+    pub async fn fetch_sockets(self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        let Some(ns) = self.ns else {
+            return Ok(Vec::new());
+        };
+        let infos = ns.adapter.fetch_sockets(self.opts).await?;
+        Ok(infos
+            .into_iter()
+            .map(|info| RemoteSocket::new(ns.clone(), info))
+            .collect())
+    }
+
+    /// The selected sockets join `rooms`.
+    pub fn sockets_join<I, R>(self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        if let Some(ns) = &self.ns {
+            ns.adapter.add_sockets(self.opts, &to_rooms(rooms));
         }
-        let packet = Packet::event(ns.nsp.clone(), args);
-        let mut encoded: [Option<Vec<SharedPacket>>; 2] = [None, None];
-        for socket in targets {
-            let parser = socket.client().parser();
-            let slot = &mut encoded[usize::from(parser == Parser::Msgpack)];
-            let frames = slot.get_or_insert_with(|| shared_frames(parser, &packet));
-            for frame in frames.iter() {
-                socket.client().esock.send_shared(frame);
-            }
+    }
+
+    /// The selected sockets leave `rooms`.
+    pub fn sockets_leave<I, R>(self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        if let Some(ns) = &self.ns {
+            ns.adapter.del_sockets(self.opts, &to_rooms(rooms));
         }
+    }
+
+    /// Disconnects the selected sockets; with `close`, their clients'
+    /// whole connections.
+    pub fn disconnect_sockets(self, close: bool) {
+        if let Some(ns) = &self.ns {
+            ns.adapter.disconnect_sockets(self.opts, close);
+        }
+    }
+}
+
+fn to_rooms<I, R>(rooms: I) -> Vec<Room>
+where
+    I: IntoIterator<Item = R>,
+    R: Into<String>,
+{
+    rooms.into_iter().map(|r| Room::from(r.into())).collect()
+}
+
+/// The Engine.IO messages of one packet, encoded at most once per parser
+/// for all receivers of a broadcast.
+#[derive(Default)]
+pub(crate) struct SharedFrames {
+    slots: [Option<Vec<SharedPacket>>; 2],
+}
+
+impl SharedFrames {
+    pub(crate) fn get(&mut self, parser: Parser, packet: &Packet) -> &[SharedPacket] {
+        self.slots[usize::from(parser == Parser::Msgpack)]
+            .get_or_insert_with(|| shared_frames(parser, packet))
     }
 }
 

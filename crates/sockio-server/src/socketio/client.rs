@@ -3,16 +3,19 @@
 //! events.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use sockio_core::adapter::BroadcastFlags;
 use sockio_core::engine::{CloseReason, Str};
 use sockio_core::socket::{Data, Decoder, Encoded, Packet, PacketKind, Parser, RawJson};
 
 use super::IoInner;
-use super::socket::{DisconnectReason, SocketRef};
-use crate::engine::{EngineHandler, EngineSocket};
+use super::reason::DisconnectReason;
+use super::socket::SocketRef;
+use crate::engine::{EngineHandler, EngineSocket, SharedPacket};
 
 /// Where the Engine.IO handler finds the server; emptied by `close` so that
 /// the server and its engine do not keep each other alive.
@@ -96,6 +99,10 @@ impl Client {
         self.sockets.lock().ok()?.get(nsp).cloned()
     }
 
+    fn socket_count(&self) -> usize {
+        self.sockets.lock().map_or(0, |s| s.len())
+    }
+
     /// Forgets the socket of `nsp` (it disconnected).
     pub(crate) fn forget(&self, nsp: &str) -> Option<SocketRef> {
         self.sockets.lock().ok()?.remove(nsp)
@@ -114,7 +121,7 @@ impl Client {
             }
         };
         match packet.kind {
-            PacketKind::Connect => self.connect(&packet),
+            PacketKind::Connect => run_now_or_spawn(self.clone().connect(packet)),
             PacketKind::Disconnect => {
                 if let Some(socket) = self.forget(&packet.nsp) {
                     socket.closed(DisconnectReason::ClientNamespaceDisconnect);
@@ -132,12 +139,19 @@ impl Client {
         }
     }
 
-    /// A CONNECT: runs the namespace's middlewares, then answers with the
-    /// socket id or a `connect_error`.
-    fn connect(self: &Arc<Self>, packet: &Packet) {
+    /// A CONNECT: finds the namespace (creating a dynamic one), restores
+    /// the session if the client asks and may (connection state recovery),
+    /// runs the middlewares, then answers with the socket id or a
+    /// `connect_error`. Ready at once with the in-memory adapter; a remote
+    /// adapter may make the restore wait.
+    async fn connect(self: Arc<Self>, packet: Packet) {
         let nsp = &*packet.nsp;
         let Some(io) = self.io.upgrade() else { return };
-        let Some(ns) = io.namespace(nsp) else {
+        let auth = match &packet.data {
+            Data::Value(auth) => auth.clone(),
+            _ => RawJson::new("{}").unwrap_or_else(|_| RawJson::string("")),
+        };
+        let Some(ns) = io.namespace_for(nsp, &auth) else {
             self.send_packet(&Packet::connect_error(
                 packet.nsp.clone(),
                 "Invalid namespace",
@@ -149,17 +163,47 @@ impl Client {
             // Already connected: the reference ignores a second CONNECT.
             return;
         }
-        let auth = match &packet.data {
-            Data::Value(auth) => auth.clone(),
-            _ => RawJson::new("{}").unwrap_or_else(|_| RawJson::string("")),
-        };
-        let socket = SocketRef::new(ns.clone(), self.clone(), auth);
-        if let Err(refusal) = ns.admit(&socket) {
+        if self.socket_count() >= io.config.max_namespaces_per_client {
+            self.send_packet(&Packet::connect_error(
+                packet.nsp.clone(),
+                "Too many namespaces",
+                None,
+            ));
+            return;
+        }
+        let mut restored = None;
+        if let (Some(_), Some(recovery)) = (&io.config.recovery, packet.recovery()) {
+            restored = ns
+                .adapter
+                .restore_session(&recovery.pid, &recovery.offset)
+                .await
+                .ok()
+                .flatten();
+        }
+        if self.esock.is_closed() {
+            return;
+        }
+        let socket = SocketRef::new(
+            ns.clone(),
+            self.clone(),
+            auth,
+            restored.as_ref().map(|r| &r.session),
+        );
+        let skip_middlewares = restored.is_some()
+            && io
+                .config
+                .recovery
+                .as_ref()
+                .is_some_and(|r| r.skip_middlewares);
+        if !skip_middlewares && let Err(refusal) = ns.admit(&socket) {
             self.send_packet(&Packet::connect_error(
                 packet.nsp.clone(),
                 &refusal.message,
                 refusal.data.as_ref(),
             ));
+            if ns.socket_count() == 0 {
+                io.namespace_emptied(&ns);
+            }
             return;
         }
         self.connected_once.store(true, Ordering::Release);
@@ -169,27 +213,77 @@ impl Client {
         // In the namespace before the client hears it is connected: a
         // broadcast that follows the CONNECT reply reaches it.
         ns.insert(&socket);
-        self.send_packet(&Packet::connect_ok(packet.nsp.clone(), socket.id(), None));
+        io.keep_namespace(&ns);
+        if let Some(restored) = restored {
+            socket.join_all(restored.session.rooms.iter().map(|r| r.to_string()));
+            // Before the CONNECT reply, as the reference does: the client
+            // holds them and delivers them before its `connect` event.
+            for args in restored.missed {
+                self.send_packet(&Packet::event(packet.nsp.clone(), args));
+            }
+        }
+        self.send_packet(&Packet::connect_ok(
+            packet.nsp.clone(),
+            socket.id(),
+            socket.pid(),
+        ));
         ns.connected(&socket);
     }
 
     /// Encodes and sends a packet to this client.
     pub(crate) fn send_packet(&self, packet: &Packet) -> bool {
+        self.send_packet_with(packet, &BroadcastFlags::default())
+    }
+
+    /// Encodes and sends a packet with flags: a volatile packet the
+    /// transport cannot take right now is dropped whole.
+    pub(crate) fn send_packet_with(&self, packet: &Packet, flags: &BroadcastFlags) -> bool {
+        use sockio_core::engine::Packet as EnginePacket;
         match self.parser.encode(packet) {
             Encoded::Text { text, attachments } => {
-                let mut sent = self.esock.send_text(text);
-                for attachment in attachments {
-                    sent &= self.esock.send_binary(attachment);
+                if !engine_send(&self.esock, EnginePacket::Message(text), flags) {
+                    return false;
                 }
-                sent
+                let mut rest = flags.clone();
+                rest.volatile = false;
+                attachments
+                    .into_iter()
+                    .all(|a| engine_send(&self.esock, EnginePacket::Binary(a), &rest))
             }
-            Encoded::Binary(data) => self.esock.send_binary(data),
+            Encoded::Binary(data) => engine_send(&self.esock, EnginePacket::Binary(data), flags),
         }
+    }
+
+    /// Sends frames encoded once for many receivers (a volatile packet is
+    /// dropped whole: only its first frame may be refused).
+    pub(crate) fn send_frames(&self, frames: &[SharedPacket], flags: &BroadcastFlags) -> bool {
+        let mut flags = flags.clone();
+        for frame in frames {
+            if !engine_send_shared(&self.esock, frame, &flags) {
+                return false;
+            }
+            flags.volatile = false;
+        }
+        true
     }
 
     /// The parser this client speaks.
     pub(crate) fn parser(&self) -> Parser {
         self.parser
+    }
+
+    /// Disconnects every socket of this client from its namespace, then
+    /// closes the connection (`disconnect(true)`).
+    pub(crate) fn close_all(&self) {
+        let sockets: Vec<SocketRef> = self
+            .sockets
+            .lock()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default();
+        for socket in sockets {
+            socket.disconnect();
+        }
+        self.esock.close();
     }
 
     /// The transport closed: every socket disconnects with its reason.
@@ -202,5 +296,35 @@ impl Client {
         for socket in sockets {
             socket.closed(reason);
         }
+    }
+}
+
+/// Sends one Engine.IO message with the emit's flags.
+fn engine_send(
+    esock: &EngineSocket,
+    packet: sockio_core::engine::Packet,
+    flags: &BroadcastFlags,
+) -> bool {
+    let _ = flags;
+    match packet {
+        sockio_core::engine::Packet::Message(text) => esock.send_text(text),
+        sockio_core::engine::Packet::Binary(data) => esock.send_binary(data),
+        _ => false,
+    }
+}
+
+/// Sends one shared Engine.IO message with the emit's flags.
+fn engine_send_shared(esock: &EngineSocket, frame: &SharedPacket, flags: &BroadcastFlags) -> bool {
+    let _ = flags;
+    esock.send_shared(frame)
+}
+
+/// Runs `future` to completion right here if it never waits (the usual
+/// case: the in-memory adapter answers at once), else on a task.
+fn run_now_or_spawn(future: impl Future<Output = ()> + Send + 'static) {
+    let mut future = Box::pin(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    if future.as_mut().poll(&mut cx).is_pending() {
+        tokio::spawn(future);
     }
 }

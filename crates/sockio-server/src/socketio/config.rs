@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use sockio_core::adapter::{AdapterFactory, LocalAdapter, RecoveryConfig};
 use sockio_core::engine::EngineConfig;
 use sockio_core::socket::{DecoderConfig, Parser};
 
@@ -14,6 +17,29 @@ pub(crate) struct SocketIoConfig {
     pub(crate) connect_timeout: Duration,
     pub(crate) decoder: DecoderConfig,
     pub(crate) ack_timeout: Duration,
+    pub(crate) recovery: Option<RecoveryConfig>,
+    pub(crate) adapter: Factory,
+    pub(crate) cleanup_empty_child_namespaces: bool,
+    pub(crate) max_namespaces_per_client: usize,
+}
+
+/// The adapter factory, shared.
+#[derive(Clone)]
+pub(crate) struct Factory(Arc<dyn AdapterFactory>);
+
+impl Factory {
+    pub(crate) fn create(
+        &self,
+        ctx: sockio_core::adapter::AdapterContext,
+    ) -> Arc<dyn sockio_core::adapter::Adapter> {
+        self.0.create(ctx)
+    }
+}
+
+impl std::fmt::Debug for Factory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AdapterFactory")
+    }
 }
 
 /// Builds a [`SocketIo`], with the reference server's defaults: path
@@ -33,6 +59,10 @@ impl Default for SocketIoBuilder {
                 connect_timeout: Duration::from_secs(45),
                 decoder: DecoderConfig::default().reject_reserved_events(true),
                 ack_timeout: Duration::from_secs(30),
+                recovery: None,
+                adapter: Factory(Arc::new(LocalAdapter::factory())),
+                cleanup_empty_child_namespaces: false,
+                max_namespaces_per_client: 100,
             },
         }
     }
@@ -87,6 +117,38 @@ impl SocketIoBuilder {
     /// Default timeout of `emit_with_ack`. Default 30 s.
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.config.ack_timeout = timeout;
+        self
+    }
+
+    /// Turns on connection state recovery (off by default, as in the
+    /// reference): a client that lost its connection and comes back within
+    /// `max_disconnection_duration` (2 min by default) gets its socket id,
+    /// rooms and data back, and the events broadcast meanwhile. Every event
+    /// then carries an offset as its last argument, as with the reference.
+    pub fn connection_state_recovery(mut self, recovery: RecoveryConfig) -> Self {
+        self.config.recovery = Some(recovery);
+        self
+    }
+
+    /// The adapter of every namespace (default: [`LocalAdapter`], in
+    /// memory, one server).
+    pub fn adapter(mut self, factory: impl AdapterFactory + 'static) -> Self {
+        self.config.adapter = Factory(Arc::new(factory));
+        self
+    }
+
+    /// Removes a dynamic namespace's child when its last socket leaves
+    /// (socket.io's `cleanupEmptyChildNamespaces`). Default false.
+    pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
+        self.config.cleanup_empty_child_namespaces = cleanup;
+        self
+    }
+
+    /// Most namespaces one client may join at once; a CONNECT past it gets
+    /// `connect_error` "Too many namespaces". Default 100 (the reference has
+    /// no limit).
+    pub fn max_namespaces_per_client(mut self, n: usize) -> Self {
+        self.config.max_namespaces_per_client = n.max(1);
         self
     }
 

@@ -30,27 +30,40 @@ mod ack;
 mod broadcast;
 mod client;
 mod config;
+mod dynamic;
+mod emit;
+mod handshake;
 mod namespace;
+mod reason;
+mod remote;
 mod socket;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
 
-pub use ack::{AckError, AckSender};
+pub use ack::{AckError, AckSender, BroadcastAckError};
 pub use broadcast::BroadcastOperator;
 pub use config::SocketIoBuilder;
+pub use dynamic::ParentNamespaceRef;
+pub use emit::SocketEmit;
+pub use handshake::Handshake;
 pub use namespace::ConnectError;
-pub use socket::{DisconnectReason, Handshake, SocketRef};
+pub use reason::DisconnectReason;
+pub use remote::RemoteSocket;
+pub use socket::SocketRef;
+pub use sockio_core::adapter::{AdapterError, RecoveryConfig};
 pub use sockio_core::socket::{Args, RawJson};
 
 use crate::engine::{EngineIo, EngineIoLayer, EngineIoService, NotFound};
 use client::Client;
 use config::SocketIoConfig;
-use namespace::Namespace;
+use dynamic::DynamicNs;
+use namespace::{Handlers, Namespace};
 
 /// The Socket.IO server handle: namespaces, and the tower service and layer
 /// to mount. Cheap to clone; use it from HTTP handlers and background tasks
-/// to emit.
+/// to emit. Its emit and operator methods act on the main namespace `/`.
 #[derive(Clone)]
 pub struct SocketIo {
     inner: Arc<IoInner>,
@@ -64,7 +77,10 @@ impl std::fmt::Debug for SocketIo {
 
 pub(crate) struct IoInner {
     pub(crate) config: SocketIoConfig,
+    /// A random id of this server, for recovery offsets and adapters.
+    pub(crate) server_id: String,
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
+    dynamic: RwLock<Vec<Arc<DynamicNs>>>,
     /// Connected clients (Engine.IO sessions), by Engine.IO session id.
     clients: Mutex<HashMap<Arc<str>, Arc<Client>>>,
     engine: EngineIo,
@@ -81,6 +97,82 @@ impl IoInner {
     fn client(&self, sid: &str) -> Option<Arc<Client>> {
         self.clients.lock().ok()?.get(sid).cloned()
     }
+
+    /// The namespace a client connects to: a registered one, or a new child
+    /// of the first dynamic namespace whose matcher accepts the name.
+    pub(crate) fn namespace_for(
+        self: &Arc<Self>,
+        name: &str,
+        auth: &RawJson,
+    ) -> Option<Arc<Namespace>> {
+        if let Some(ns) = self.namespace(name) {
+            return Some(ns);
+        }
+        let parents = self.dynamic.read().ok()?.clone();
+        let parent = parents.iter().find(|p| (p.matcher)(name, auth))?;
+        let mut map = self.namespaces.write().ok()?;
+        let ns = map
+            .entry(name.to_owned())
+            .or_insert_with(|| Namespace::new(name, self, parent.handlers.clone(), true))
+            .clone();
+        drop(map);
+        if let Ok(mut children) = parent.children.lock() {
+            children.insert(name.to_owned());
+        }
+        Some(ns)
+    }
+
+    /// Puts a dynamic child back in the table if it was cleaned up while a
+    /// socket was joining it.
+    pub(crate) fn keep_namespace(&self, ns: &Arc<Namespace>) {
+        if !ns.dynamic {
+            return;
+        }
+        if let Ok(mut map) = self.namespaces.write() {
+            map.entry(ns.name.clone()).or_insert_with(|| ns.clone());
+        }
+        for parent in self.dynamic.read().map(|d| d.clone()).unwrap_or_default() {
+            if parent.handlers_ptr_eq(&ns.handlers)
+                && let Ok(mut children) = parent.children.lock()
+            {
+                children.insert(ns.name.clone());
+            }
+        }
+    }
+
+    /// A dynamic child lost its last socket: removed when configured so.
+    pub(crate) fn namespace_emptied(&self, ns: &Arc<Namespace>) {
+        if !self.config.cleanup_empty_child_namespaces || !ns.dynamic {
+            return;
+        }
+        {
+            let Ok(mut map) = self.namespaces.write() else {
+                return;
+            };
+            let same = map.get(&ns.name).is_some_and(|n| Arc::ptr_eq(n, ns));
+            if !same || ns.socket_count() > 0 {
+                return;
+            }
+            map.remove(&ns.name);
+        }
+        for parent in self.dynamic.read().map(|d| d.clone()).unwrap_or_default() {
+            if let Ok(mut children) = parent.children.lock() {
+                children.remove(&ns.name);
+            }
+        }
+        let adapter = ns.adapter.clone();
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                let _ = adapter.close().await;
+            });
+        }
+    }
+}
+
+impl DynamicNs {
+    fn handlers_ptr_eq(&self, handlers: &Arc<Handlers>) -> bool {
+        Arc::ptr_eq(&self.handlers, handlers)
+    }
 }
 
 impl SocketIo {
@@ -94,7 +186,9 @@ impl SocketIo {
         let engine = EngineIo::new(config.engine.clone(), client::EngineGlue(glue.clone()));
         let inner = Arc::new(IoInner {
             config,
+            server_id: crate::engine::new_socket_id(),
             namespaces: RwLock::new(HashMap::new()),
+            dynamic: RwLock::new(Vec::new()),
             clients: Mutex::new(HashMap::new()),
             engine,
             glue: glue.clone(),
@@ -123,14 +217,60 @@ impl SocketIo {
                 .write()
                 .unwrap_or_else(|e| e.into_inner());
             map.entry(name.to_owned())
-                .or_insert_with(|| Namespace::new(name, Arc::downgrade(&self.inner)))
+                .or_insert_with(|| {
+                    Namespace::new(name, &self.inner, Arc::new(Handlers::default()), false)
+                })
                 .clone()
         };
-        ns.set_connect_handler(Arc::new(on_connect));
+        ns.handlers.set_connect_handler(Arc::new(on_connect));
         NamespaceRef { ns }
     }
 
-    /// A namespace registered with [`SocketIo::ns`].
+    /// Registers a dynamic namespace: the first time a client connects to a
+    /// name matching `pattern` (literal text with `{name}` segments, each
+    /// one or more characters other than `/`: `/room-{id}`), a child
+    /// namespace of that name is created with this handler and the
+    /// parent's middlewares. Registered namespaces are matched first, then
+    /// dynamic ones in the order registered.
+    pub fn dyn_ns<F>(&self, pattern: &str, on_connect: F) -> ParentNamespaceRef
+    where
+        F: Fn(SocketRef) + Send + Sync + 'static,
+    {
+        self.add_dynamic(dynamic::pattern_matcher(pattern), on_connect)
+    }
+
+    /// Registers a dynamic namespace whose children are the names `matcher`
+    /// accepts; it sees the name and the client's auth payload.
+    pub fn dyn_ns_with<M, F>(&self, matcher: M, on_connect: F) -> ParentNamespaceRef
+    where
+        M: Fn(&str, &RawJson) -> bool + Send + Sync + 'static,
+        F: Fn(SocketRef) + Send + Sync + 'static,
+    {
+        self.add_dynamic(Arc::new(matcher), on_connect)
+    }
+
+    fn add_dynamic<F>(&self, matcher: dynamic::Matcher, on_connect: F) -> ParentNamespaceRef
+    where
+        F: Fn(SocketRef) + Send + Sync + 'static,
+    {
+        let handlers = Arc::new(Handlers::default());
+        handlers.set_connect_handler(Arc::new(on_connect));
+        let parent = Arc::new(DynamicNs {
+            matcher,
+            handlers,
+            children: Mutex::default(),
+        });
+        if let Ok(mut d) = self.inner.dynamic.write() {
+            d.push(parent.clone());
+        }
+        ParentNamespaceRef {
+            parent,
+            io: Arc::downgrade(&self.inner),
+        }
+    }
+
+    /// A namespace: registered with [`SocketIo::ns`], or a dynamic child
+    /// that exists now.
     pub fn of(&self, name: &str) -> Option<NamespaceRef> {
         self.inner.namespace(name).map(|ns| NamespaceRef { ns })
     }
@@ -146,25 +286,108 @@ impl SocketIo {
         self.engine().layer()
     }
 
+    fn main(&self) -> BroadcastOperator {
+        match self.inner.namespace("/") {
+            Some(ns) => BroadcastOperator::new(ns),
+            None => BroadcastOperator::empty(),
+        }
+    }
+
     /// Emits to every socket of the main namespace.
     pub fn emit<T: serde::Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
-        self.broadcast_main().emit(event, data)
+        self.main().emit(event, data)
     }
 
     /// Emits already-built arguments to every socket of the main namespace.
     pub fn emit_args(&self, event: &str, args: Args) -> bool {
-        self.broadcast_main().emit_args(event, args)
+        self.main().emit_args(event, args)
     }
 
     /// Targets the sockets in `room` of the main namespace.
     pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.broadcast_main().to(room)
+        self.main().to(room)
     }
 
-    fn broadcast_main(&self) -> BroadcastOperator {
-        match self.inner.namespace("/") {
-            Some(ns) => BroadcastOperator::new(ns),
-            None => BroadcastOperator::empty(),
+    /// Same as [`SocketIo::to`].
+    pub fn within(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.main().to(room)
+    }
+
+    /// Targets the main namespace's sockets not in `room`.
+    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.main().except(room)
+    }
+
+    /// Targets the main namespace's sockets on this server only.
+    pub fn local(&self) -> BroadcastOperator {
+        self.main().local()
+    }
+
+    /// A volatile broadcast to the main namespace.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.main().volatile()
+    }
+
+    /// A broadcast to the main namespace, compressed or not.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.main().compress(compress)
+    }
+
+    /// A broadcast to the main namespace waiting at most `timeout` for
+    /// acknowledgements.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.main().timeout(timeout)
+    }
+
+    /// Emits to every socket of the main namespace and gathers their
+    /// acknowledgements.
+    pub async fn emit_with_ack<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Args>, BroadcastAckError> {
+        self.main().emit_with_ack(event, data).await
+    }
+
+    /// Every socket of the main namespace, on every server.
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        self.main().fetch_sockets().await
+    }
+
+    /// Every socket of the main namespace joins `rooms`.
+    pub fn sockets_join<I, R>(&self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.main().sockets_join(rooms);
+    }
+
+    /// Every socket of the main namespace leaves `rooms`.
+    pub fn sockets_leave<I, R>(&self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.main().sockets_leave(rooms);
+    }
+
+    /// Disconnects every socket of the main namespace.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.main().disconnect_sockets(close);
+    }
+
+    /// Sends an event to the main namespace of the other servers of the
+    /// cluster (their [`NamespaceRef::on_server_event`] handlers). Nothing
+    /// happens with a single server.
+    pub fn server_side_emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), AdapterError> {
+        match self.of("/") {
+            Some(ns) => ns.server_side_emit(event, data),
+            None => Ok(()),
         }
     }
 
@@ -174,17 +397,27 @@ impl SocketIo {
         self.inner.clients.lock().map_or(0, |c| c.len())
     }
 
-    /// Disconnects every socket and closes every transport ("server
-    /// shutting down"); the server then accepts no new client.
-    pub fn close(&self) {
+    /// Disconnects every socket ("server shutting down"), closes every
+    /// transport and every namespace's adapter; the server then accepts no
+    /// new client.
+    pub async fn close(&self) {
         self.engine().close();
+        let namespaces: Vec<Arc<Namespace>> = self
+            .inner
+            .namespaces
+            .read()
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
+        for ns in namespaces {
+            let _ = ns.adapter.close().await;
+        }
         if let Ok(mut slot) = self.inner.glue.lock() {
             *slot = None;
         }
     }
 }
 
-/// A namespace: emit to its sockets, add middlewares.
+/// A namespace: emit to its sockets, act on them, add middlewares.
 #[derive(Clone)]
 pub struct NamespaceRef {
     ns: Arc<Namespace>,
@@ -199,6 +432,11 @@ impl std::fmt::Debug for NamespaceRef {
 }
 
 impl NamespaceRef {
+    /// The namespace name.
+    pub fn name(&self) -> &str {
+        &self.ns.name
+    }
+
     /// Adds a middleware run for each connection before the connect
     /// handler, in the order added: it sees the socket (its handshake and
     /// auth) and may refuse with a [`ConnectError`], which the client gets
@@ -207,21 +445,136 @@ impl NamespaceRef {
     where
         F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
     {
-        self.ns.add_middleware(Arc::new(middleware));
+        self.ns.handlers.add_middleware(Arc::new(middleware));
         self
+    }
+
+    /// Handles an event another server sent with `server_side_emit`; the
+    /// handler gets its arguments (without the event name).
+    pub fn on_server_event<F>(&self, event: &str, handler: F) -> &Self
+    where
+        F: Fn(Args) + Send + Sync + 'static,
+    {
+        self.ns.handlers.on_server_event(event, Arc::new(handler));
+        self
+    }
+
+    /// All the sockets of the namespace.
+    pub fn broadcast(&self) -> BroadcastOperator {
+        BroadcastOperator::new(self.ns.clone())
     }
 
     /// Emits to every socket of the namespace.
     pub fn emit<T: serde::Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
-        BroadcastOperator::new(self.ns.clone()).emit(event, data)
+        self.broadcast().emit(event, data)
+    }
+
+    /// Emits already-built arguments to every socket of the namespace.
+    pub fn emit_args(&self, event: &str, args: Args) -> bool {
+        self.broadcast().emit_args(event, args)
     }
 
     /// Targets the sockets in `room`.
     pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
-        BroadcastOperator::new(self.ns.clone()).to(room)
+        self.broadcast().to(room)
     }
 
-    /// Number of connected sockets.
+    /// Same as [`NamespaceRef::to`].
+    pub fn within(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().to(room)
+    }
+
+    /// Targets the sockets not in `room`.
+    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().except(room)
+    }
+
+    /// Targets the sockets of this server only.
+    pub fn local(&self) -> BroadcastOperator {
+        self.broadcast().local()
+    }
+
+    /// A volatile broadcast.
+    pub fn volatile(&self) -> BroadcastOperator {
+        self.broadcast().volatile()
+    }
+
+    /// A broadcast, compressed or not.
+    pub fn compress(&self, compress: bool) -> BroadcastOperator {
+        self.broadcast().compress(compress)
+    }
+
+    /// A broadcast waiting at most `timeout` for acknowledgements.
+    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
+        self.broadcast().timeout(timeout)
+    }
+
+    /// Emits to every socket and gathers their acknowledgements.
+    pub async fn emit_with_ack<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<Vec<Args>, BroadcastAckError> {
+        self.broadcast().emit_with_ack(event, data).await
+    }
+
+    /// Every socket of the namespace, on every server.
+    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
+        self.broadcast().fetch_sockets().await
+    }
+
+    /// Every socket joins `rooms`.
+    pub fn sockets_join<I, R>(&self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.broadcast().sockets_join(rooms);
+    }
+
+    /// Every socket leaves `rooms`.
+    pub fn sockets_leave<I, R>(&self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.broadcast().sockets_leave(rooms);
+    }
+
+    /// Disconnects every socket; with `close`, their whole connections.
+    pub fn disconnect_sockets(&self, close: bool) {
+        self.broadcast().disconnect_sockets(close);
+    }
+
+    /// Sends an event to this namespace on the other servers of the
+    /// cluster. Nothing happens with a single server.
+    pub fn server_side_emit<T: serde::Serialize + ?Sized>(
+        &self,
+        event: &str,
+        data: &T,
+    ) -> Result<(), AdapterError> {
+        let args = socket::event_args(event, data)
+            .map_err(|e| AdapterError::Transport(format!("could not serialize: {e}")))?;
+        self.ns.adapter.server_side_emit(args)
+    }
+
+    /// The socket `id` of this namespace, if it is connected to this server.
+    pub fn socket(&self, id: &str) -> Option<SocketRef> {
+        self.ns.socket(id)
+    }
+
+    /// The sockets of this namespace connected to this server.
+    pub fn sockets(&self) -> Vec<SocketRef> {
+        self.ns.all_sockets()
+    }
+
+    /// The ids of the sockets in `room`, on every server.
+    pub async fn room_members(&self, room: &str) -> Result<Vec<String>, AdapterError> {
+        let ids = self.ns.adapter.sockets(&[Arc::from(room)]).await?;
+        Ok(ids.iter().map(|s| s.to_string()).collect())
+    }
+
+    /// Number of sockets connected to this server.
     pub fn socket_count(&self) -> usize {
         self.ns.socket_count()
     }

@@ -1,17 +1,23 @@
-//! A namespace: its sockets, its rooms (the in-memory adapter), its
-//! connect handler and middlewares.
+//! A namespace: its sockets on this server, its adapter (rooms and
+//! broadcasts), its connect handler and middlewares.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 
 use serde::Serialize;
-use sockio_core::socket::RawJson;
+use sockio_core::adapter::{
+    AckSink, Adapter, AdapterContext, BroadcastFlags, LocalSockets, SocketId, SocketInfo,
+};
+use sockio_core::socket::{Args, Packet, RawJson};
 
 use super::IoInner;
+use super::broadcast::SharedFrames;
 use super::socket::SocketRef;
 
 pub(crate) type ConnectHandler = Arc<dyn Fn(SocketRef) + Send + Sync>;
 pub(crate) type Middleware = Arc<dyn Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync>;
+pub(crate) type ServerEventHandler = Arc<dyn Fn(Args) + Send + Sync>;
 
 /// A middleware's refusal, sent to the client as `connect_error` with
 /// `{"message": …, "data": …}`.
@@ -46,30 +52,16 @@ impl std::fmt::Display for ConnectError {
 
 impl std::error::Error for ConnectError {}
 
-pub(crate) struct Namespace {
-    pub(crate) name: String,
-    /// The name as packets carry it.
-    pub(crate) nsp: sockio_core::engine::Str,
-    pub(crate) io: Weak<IoInner>,
-    sockets: RwLock<HashMap<Arc<str>, SocketRef>>,
-    rooms: RwLock<HashMap<String, HashSet<Arc<str>>>>,
+/// What a namespace runs for its sockets; a dynamic namespace's children
+/// share their parent's.
+#[derive(Default)]
+pub(crate) struct Handlers {
     on_connect: RwLock<Option<ConnectHandler>>,
     middlewares: RwLock<Vec<Middleware>>,
+    server_events: RwLock<HashMap<String, ServerEventHandler>>,
 }
 
-impl Namespace {
-    pub(crate) fn new(name: &str, io: Weak<IoInner>) -> Arc<Self> {
-        Arc::new(Self {
-            name: name.to_owned(),
-            nsp: sockio_core::engine::Str::from(name.to_owned()),
-            io,
-            sockets: RwLock::new(HashMap::new()),
-            rooms: RwLock::new(HashMap::new()),
-            on_connect: RwLock::new(None),
-            middlewares: RwLock::new(Vec::new()),
-        })
-    }
-
+impl Handlers {
     pub(crate) fn set_connect_handler(&self, handler: ConnectHandler) {
         *self.on_connect.write().unwrap_or_else(|e| e.into_inner()) = Some(handler);
     }
@@ -81,9 +73,61 @@ impl Namespace {
             .push(middleware);
     }
 
+    pub(crate) fn on_server_event(&self, event: &str, handler: ServerEventHandler) {
+        self.server_events
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(event.to_owned(), handler);
+    }
+}
+
+pub(crate) struct Namespace {
+    pub(crate) name: String,
+    /// The name as packets carry it.
+    pub(crate) nsp: sockio_core::engine::Str,
+    pub(crate) io: Weak<IoInner>,
+    pub(crate) adapter: Arc<dyn Adapter>,
+    pub(crate) handlers: Arc<Handlers>,
+    /// Set for the children of a dynamic namespace.
+    pub(crate) dynamic: bool,
+    sockets: RwLock<HashMap<SocketId, SocketRef>>,
+    /// Ack ids, shared by every socket of the namespace (a broadcast asking
+    /// for acks uses one id for all its receivers).
+    ack_ids: AtomicU64,
+}
+
+impl Namespace {
+    pub(crate) fn new(
+        name: &str,
+        io: &Arc<IoInner>,
+        handlers: Arc<Handlers>,
+        dynamic: bool,
+    ) -> Arc<Self> {
+        Arc::new_cyclic(|weak: &Weak<Self>| {
+            let sockets = weak.clone() as Weak<dyn LocalSockets>;
+            let mut ctx = AdapterContext::new(name, sockets)
+                .with_clock(Arc::new(|| tokio::time::Instant::now().into_std()))
+                .with_server_id(&io.server_id);
+            if let Some(recovery) = &io.config.recovery {
+                ctx = ctx.with_recovery(recovery.clone());
+            }
+            Self {
+                name: name.to_owned(),
+                nsp: sockio_core::engine::Str::from(name.to_owned()),
+                io: Arc::downgrade(io),
+                adapter: io.config.adapter.create(ctx),
+                handlers,
+                dynamic,
+                sockets: RwLock::new(HashMap::new()),
+                ack_ids: AtomicU64::new(0),
+            }
+        })
+    }
+
     /// Runs the middlewares in order; the first refusal wins.
     pub(crate) fn admit(&self, socket: &SocketRef) -> Result<(), ConnectError> {
         let middlewares = self
+            .handlers
             .middlewares
             .read()
             .map(|m| m.clone())
@@ -98,83 +142,126 @@ impl Namespace {
         if let Ok(mut sockets) = self.sockets.write() {
             sockets.insert(socket.id_arc(), socket.clone());
         }
-        self.join(socket, socket.id().to_owned());
+        self.adapter.add_all(&socket.id_arc(), &[socket.id_arc()]);
     }
 
     /// Runs the connect handler for a socket the client now knows about.
     pub(crate) fn connected(&self, socket: &SocketRef) {
-        let handler = self.on_connect.read().ok().and_then(|h| h.clone());
+        let handler = self.handlers.on_connect.read().ok().and_then(|h| h.clone());
         if let Some(handler) = handler {
             let connected = socket.clone();
             socket.guard(move || handler(connected));
         }
     }
 
-    pub(crate) fn remove(&self, socket: &SocketRef, rooms: &HashSet<String>) {
-        if let Ok(mut sockets) = self.sockets.write() {
-            sockets.remove(socket.id());
-        }
-        if let Ok(mut map) = self.rooms.write() {
-            for room in rooms {
-                if let Some(members) = map.get_mut(room) {
-                    members.remove(socket.id());
-                    if members.is_empty() {
-                        map.remove(room);
-                    }
-                }
-            }
-        }
-    }
-
-    pub(crate) fn join(&self, socket: &SocketRef, room: String) {
-        if let Ok(mut map) = self.rooms.write() {
-            map.entry(room.clone()).or_default().insert(socket.id_arc());
-        }
-        socket.note_room(room, true);
-    }
-
-    pub(crate) fn leave(&self, socket: &SocketRef, room: &str) {
-        if let Ok(mut map) = self.rooms.write()
-            && let Some(members) = map.get_mut(room)
-        {
-            members.remove(socket.id());
-            if members.is_empty() {
-                map.remove(room);
-            }
-        }
-        socket.note_room(room.to_owned(), false);
+    /// Removes a socket that disconnected: from the sockets and from every
+    /// room. Returns how many sockets are left.
+    pub(crate) fn remove(&self, socket: &SocketRef) -> usize {
+        self.adapter.del_all(&socket.id_arc());
+        let Ok(mut sockets) = self.sockets.write() else {
+            return 0;
+        };
+        sockets.remove(socket.id());
+        sockets.len()
     }
 
     pub(crate) fn socket_count(&self) -> usize {
         self.sockets.read().map_or(0, |s| s.len())
     }
 
-    /// The sockets in any of `rooms` (all sockets when `rooms` is empty),
-    /// minus those in any of `except`.
-    pub(crate) fn select(&self, rooms: &[String], except: &[String]) -> Vec<SocketRef> {
+    pub(crate) fn socket(&self, sid: &str) -> Option<SocketRef> {
+        self.sockets.read().ok()?.get(sid).cloned()
+    }
+
+    pub(crate) fn next_id(&self) -> u64 {
+        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The sockets of `sids` that are still here.
+    fn lookup(&self, sids: &[SocketId]) -> Vec<SocketRef> {
         let Ok(sockets) = self.sockets.read() else {
             return Vec::new();
         };
-        let Ok(map) = self.rooms.read() else {
-            return Vec::new();
-        };
-        let excluded: HashSet<&Arc<str>> =
-            except.iter().filter_map(|r| map.get(r)).flatten().collect();
-        let keep = |id: &Arc<str>| !excluded.contains(id);
-        if rooms.is_empty() {
-            return sockets
-                .iter()
-                .filter(|(id, _)| keep(id))
-                .map(|(_, s)| s.clone())
-                .collect();
-        }
-        let mut seen = HashSet::new();
-        rooms
-            .iter()
-            .filter_map(|r| map.get(r))
-            .flatten()
-            .filter(|id| keep(id) && seen.insert(*id))
-            .filter_map(|id| sockets.get(id).cloned())
+        sids.iter()
+            .filter_map(|s| sockets.get(s).cloned())
             .collect()
+    }
+
+    /// Every socket of the namespace on this server.
+    pub(crate) fn all_sockets(&self) -> Vec<SocketRef> {
+        self.sockets
+            .read()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
+    }
+}
+
+impl LocalSockets for Namespace {
+    /// Encodes the packet once per parser and hands the same frames to
+    /// every receiver; no lock is held while sending.
+    fn send(&self, sids: &[SocketId], packet: &Packet, flags: &BroadcastFlags) {
+        let targets = self.lookup(sids);
+        let mut encoded = SharedFrames::default();
+        for socket in targets {
+            socket.deliver_shared(&mut encoded, packet, flags);
+        }
+    }
+
+    fn send_with_ack(
+        &self,
+        sids: &[SocketId],
+        packet: &Packet,
+        flags: &BroadcastFlags,
+        acks: &Arc<dyn AckSink>,
+    ) -> usize {
+        let Some(id) = packet.id else { return 0 };
+        let targets = self.lookup(sids);
+        let mut encoded = SharedFrames::default();
+        let mut reached = 0;
+        for socket in targets {
+            socket.expect_shared_ack(id, acks);
+            if socket.deliver_shared(&mut encoded, packet, flags) {
+                reached += 1;
+            } else {
+                socket.forget_ack(id);
+            }
+        }
+        reached
+    }
+
+    fn disconnect(&self, sids: &[SocketId], close: bool) {
+        for socket in self.lookup(sids) {
+            socket.disconnect_with(close);
+        }
+    }
+
+    fn describe(&self, sid: &SocketId) -> Option<SocketInfo> {
+        let socket = self.socket(sid)?;
+        Some(SocketInfo::new(
+            sid.clone(),
+            socket.handshake().to_json(),
+            socket.raw_data(),
+        ))
+    }
+
+    fn next_ack_id(&self) -> u64 {
+        self.next_id()
+    }
+
+    fn server_side_event(&self, args: Args) {
+        let Some(name) = args.event_name().map(|n| n.into_owned()) else {
+            return;
+        };
+        let handler = self
+            .handlers
+            .server_events
+            .read()
+            .ok()
+            .and_then(|h| h.get(&name).cloned());
+        if let Some(handler) = handler {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                handler(super::socket::without_event_name(args));
+            }));
+        }
     }
 }

@@ -1,130 +1,62 @@
 //! A socket: one client connected to one namespace.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
-use sockio_core::engine::CloseReason;
+use serde::de::DeserializeOwned;
+use sockio_core::adapter::{AckSink, BroadcastFlags, BroadcastOptions, PersistedSession, SocketId};
 use sockio_core::socket::{Args, Data, Packet, RawJson};
 use tokio::sync::oneshot;
 
 use super::ack::{AckError, AckSender};
-use super::broadcast::BroadcastOperator;
+use super::broadcast::{BroadcastOperator, SharedFrames};
 use super::client::Client;
+use super::emit::SocketEmit;
+use super::handshake::Handshake;
 use super::namespace::Namespace;
+use super::reason::DisconnectReason;
 use super::{IoInner, SocketIo};
 
 pub(crate) type EventHandler = Arc<dyn Fn(SocketRef, Args, Option<AckSender>) + Send + Sync>;
-type DisconnectHandler = Box<dyn FnOnce(SocketRef, DisconnectReason) + Send + Sync>;
+type LifecycleHandler = Box<dyn FnOnce(SocketRef, DisconnectReason) + Send + Sync>;
+type OutgoingHandler = Arc<dyn Fn(&SocketRef, &Args) + Send + Sync>;
+type PacketMiddleware = Arc<dyn Fn(&SocketRef, &Args) -> Result<(), String> + Send + Sync>;
+type ErrorHandler = Arc<dyn Fn(&SocketRef, &str) + Send + Sync>;
 
-/// Why a socket disconnected; the strings are the reference server's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum DisconnectReason {
-    /// The client left the namespace (`socket.disconnect()` on the client).
-    ClientNamespaceDisconnect,
-    /// The server disconnected the socket.
-    ServerNamespaceDisconnect,
-    /// The transport closed (the client went away).
-    TransportClose,
-    /// The transport failed.
-    TransportError,
-    /// The client stopped answering pings.
-    PingTimeout,
-    /// The client sent something that is not Socket.IO.
-    ParseError,
-    /// The server closed the connection.
-    ForcedClose,
-    /// The server is shutting down.
-    ServerShuttingDown,
-    /// The client could not keep up with what was sent to it.
-    SlowConsumer,
-}
+/// Pending acknowledgements above this count are checked for abandoned
+/// broadcast entries whenever another is added.
+const ACK_PRUNE_THRESHOLD: usize = 256;
 
-impl DisconnectReason {
-    /// The reason as socket.io reports it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientNamespaceDisconnect => "client namespace disconnect",
-            Self::ServerNamespaceDisconnect => "server namespace disconnect",
-            Self::TransportClose => "transport close",
-            Self::TransportError => "transport error",
-            Self::PingTimeout => "ping timeout",
-            Self::ParseError => "parse error",
-            Self::ForcedClose => "forced close",
-            Self::ServerShuttingDown => "server shutting down",
-            Self::SlowConsumer => "slow consumer",
-        }
-    }
-
-    pub(crate) fn from_engine(reason: CloseReason) -> Self {
-        match reason {
-            CloseReason::TransportClose => Self::TransportClose,
-            CloseReason::TransportError => Self::TransportError,
-            CloseReason::PingTimeout => Self::PingTimeout,
-            CloseReason::ParseError => Self::ParseError,
-            CloseReason::ServerShuttingDown => Self::ServerShuttingDown,
-            CloseReason::SlowConsumer => Self::SlowConsumer,
-            _ => Self::ForcedClose,
-        }
-    }
-}
-
-impl fmt::Display for DisconnectReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// What the client sent when it connected.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct Handshake {
-    /// The auth payload of the CONNECT packet (`{}` when none was sent).
-    pub auth: RawJson,
-    /// When the socket connected.
-    pub time: SystemTime,
-    /// The HTTP request that opened the connection: headers, URL (with the
-    /// query), the client's address.
-    pub request: Arc<crate::engine::RequestInfo>,
-}
-
-impl Handshake {
-    /// The request headers.
-    pub fn headers(&self) -> &http::HeaderMap {
-        &self.request.headers
-    }
-
-    /// A query parameter of the connection URL, percent-decoded.
-    pub fn query(&self, name: &str) -> Option<String> {
-        self.request.query(name)
-    }
-
-    /// The connection URL (path and query).
-    pub fn url(&self) -> &http::Uri {
-        &self.request.uri
-    }
-
-    /// The client's address, when known.
-    pub fn address(&self) -> Option<std::net::SocketAddr> {
-        self.request.remote_addr
-    }
+/// Who waits for an acknowledgement.
+enum AckWaiter {
+    /// One `emit_with_ack` on this socket.
+    One(oneshot::Sender<Args>),
+    /// A broadcast gathering the answers of many sockets (weak: once it
+    /// gave up, its entries are dead).
+    Many(Weak<dyn AckSink>),
 }
 
 pub(crate) struct Socket {
-    id: Arc<str>,
+    id: SocketId,
+    pid: Option<String>,
+    recovered: bool,
     pub(crate) ns: Arc<Namespace>,
     pub(crate) client: Arc<Client>,
     handshake: Handshake,
     handlers: RwLock<HashMap<String, EventHandler>>,
     any_handler: RwLock<Option<EventHandler>>,
-    on_disconnect: Mutex<Vec<DisconnectHandler>>,
-    acks: Mutex<HashMap<u64, oneshot::Sender<Args>>>,
-    next_ack: AtomicU64,
-    rooms: Mutex<HashSet<String>>,
+    any_outgoing: RwLock<Option<OutgoingHandler>>,
+    middlewares: RwLock<Vec<PacketMiddleware>>,
+    on_error: RwLock<Option<ErrorHandler>>,
+    on_disconnecting: Mutex<Vec<LifecycleHandler>>,
+    on_disconnect: Mutex<Vec<LifecycleHandler>>,
+    acks: Mutex<HashMap<u64, AckWaiter>>,
+    data: RwLock<Option<RawJson>>,
+    closing: AtomicBool,
     connected: AtomicBool,
 }
 
@@ -142,10 +74,32 @@ impl fmt::Debug for SocketRef {
 }
 
 impl SocketRef {
-    pub(crate) fn new(ns: Arc<Namespace>, client: Arc<Client>, auth: RawJson) -> Self {
+    /// A new socket, or the one `restored` describes (connection state
+    /// recovery: same id, private id and data; its rooms are joined by the
+    /// caller).
+    pub(crate) fn new(
+        ns: Arc<Namespace>,
+        client: Arc<Client>,
+        auth: RawJson,
+        restored: Option<&PersistedSession>,
+    ) -> Self {
         let request = client.esock.request_arc();
+        let recovery = ns
+            .io
+            .upgrade()
+            .is_some_and(|io| io.config.recovery.is_some());
+        let (id, pid, data) = match restored {
+            Some(s) => (s.sid.clone(), Some(s.pid.clone()), s.data.clone()),
+            None => (
+                SocketId::from(crate::engine::new_socket_id()),
+                recovery.then(crate::engine::new_socket_id),
+                None,
+            ),
+        };
         Self(Arc::new(Socket {
-            id: Arc::from(crate::engine::new_socket_id()),
+            id,
+            pid,
+            recovered: restored.is_some(),
             ns,
             client,
             handshake: Handshake {
@@ -155,10 +109,14 @@ impl SocketRef {
             },
             handlers: RwLock::new(HashMap::new()),
             any_handler: RwLock::new(None),
+            any_outgoing: RwLock::new(None),
+            middlewares: RwLock::new(Vec::new()),
+            on_error: RwLock::new(None),
+            on_disconnecting: Mutex::new(Vec::new()),
             on_disconnect: Mutex::new(Vec::new()),
             acks: Mutex::new(HashMap::new()),
-            next_ack: AtomicU64::new(0),
-            rooms: Mutex::new(HashSet::new()),
+            data: RwLock::new(data),
+            closing: AtomicBool::new(false),
             connected: AtomicBool::new(true),
         }))
     }
@@ -168,12 +126,19 @@ impl SocketRef {
         &self.0.id
     }
 
-    pub(crate) fn client(&self) -> &Arc<Client> {
-        &self.0.client
+    pub(crate) fn id_arc(&self) -> SocketId {
+        self.0.id.clone()
     }
 
-    pub(crate) fn id_arc(&self) -> Arc<str> {
-        self.0.id.clone()
+    pub(crate) fn pid(&self) -> Option<&str> {
+        self.0.pid.as_deref()
+    }
+
+    /// Whether this socket is a recovered session (connection state
+    /// recovery): same id, rooms and data as before the client lost its
+    /// connection, and the events it missed were sent again.
+    pub fn recovered(&self) -> bool {
+        self.0.recovered
     }
 
     /// The namespace name.
@@ -204,6 +169,31 @@ impl SocketRef {
         self.0.ns.io.upgrade()
     }
 
+    /// The socket's data, deserialized into `T`; `None` when there is none
+    /// or it does not fit `T`. Data is kept as JSON so that it survives
+    /// connection state recovery and reaches other servers through
+    /// `fetch_sockets`.
+    pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
+        let data = self.0.data.read().ok()?;
+        data.as_ref()?.deserialize::<T>().ok()
+    }
+
+    /// Sets the socket's data.
+    pub fn set_data<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+    ) -> Result<(), sockio_core::socket::JsonError> {
+        let raw = RawJson::from_serialize(value)?;
+        if let Ok(mut data) = self.0.data.write() {
+            *data = Some(raw);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn raw_data(&self) -> Option<RawJson> {
+        self.0.data.read().ok()?.clone()
+    }
+
     /// Handles event `event`: the handler gets the socket, the arguments
     /// (without the event name) and, when the client asked for one, an
     /// [`AckSender`]. A second handler for the same event replaces the
@@ -225,7 +215,7 @@ impl SocketRef {
     /// the client asked for an ack, it gets `{"error": "…"}`.
     pub fn on_typed<T, F>(&self, event: &str, handler: F)
     where
-        T: serde::de::DeserializeOwned + 'static,
+        T: DeserializeOwned + 'static,
         F: Fn(Self, T, Option<AckSender>) + Send + Sync + 'static,
     {
         let name = event.to_owned();
@@ -266,6 +256,51 @@ impl SocketRef {
         }
     }
 
+    /// Sees every event sent to this socket (directly or by a broadcast)
+    /// just before it goes out; the arguments include the event name first.
+    pub fn on_any_outgoing<F>(&self, handler: F)
+    where
+        F: Fn(&Self, &Args) + Send + Sync + 'static,
+    {
+        if let Ok(mut any) = self.0.any_outgoing.write() {
+            *any = Some(Arc::new(handler));
+        }
+    }
+
+    /// Adds a middleware run on each incoming event before its handler, in
+    /// the order added (the arguments include the event name first). A
+    /// refusal drops the event and goes to the [`SocketRef::on_error`]
+    /// handler (or the log).
+    pub fn use_middleware<F>(&self, middleware: F)
+    where
+        F: Fn(&Self, &Args) -> Result<(), String> + Send + Sync + 'static,
+    {
+        if let Ok(mut m) = self.0.middlewares.write() {
+            m.push(Arc::new(middleware));
+        }
+    }
+
+    /// Runs `handler` when an event middleware refuses an event.
+    pub fn on_error<F>(&self, handler: F)
+    where
+        F: Fn(&Self, &str) + Send + Sync + 'static,
+    {
+        if let Ok(mut h) = self.0.on_error.write() {
+            *h = Some(Arc::new(handler));
+        }
+    }
+
+    /// Runs `handler` when the socket is about to disconnect, while it is
+    /// still in its rooms.
+    pub fn on_disconnecting<F>(&self, handler: F)
+    where
+        F: FnOnce(Self, DisconnectReason) + Send + Sync + 'static,
+    {
+        if let Ok(mut handlers) = self.0.on_disconnecting.lock() {
+            handlers.push(Box::new(handler));
+        }
+    }
+
     /// Runs `handler` when the socket disconnects, with the reason.
     pub fn on_disconnect<F>(&self, handler: F)
     where
@@ -279,19 +314,13 @@ impl SocketRef {
     /// Emits `event` with one argument. False if the data does not
     /// serialize or the socket is gone.
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
-        match event_args(event, data) {
-            Ok(args) => self.send_packet(&Packet::event(self.0.ns.nsp.clone(), args)),
-            Err(_) => false,
-        }
+        SocketEmit::new(self.clone()).emit(event, data)
     }
 
     /// Emits `event` with already-built arguments (any number, binary
     /// included; the event name is added in front).
     pub fn emit_args(&self, event: &str, args: Args) -> bool {
-        self.send_packet(&Packet::event(
-            self.0.ns.nsp.clone(),
-            with_event_name(event, args),
-        ))
+        SocketEmit::new(self.clone()).emit_args(event, args)
     }
 
     /// Emits `event` and waits for the client's acknowledgement, at most
@@ -301,11 +330,9 @@ impl SocketRef {
         event: &str,
         data: &T,
     ) -> Result<Args, AckError> {
-        let args = event_args(event, data).map_err(|e| AckError::Serialize(e.to_string()))?;
-        let timeout = self
-            .io_inner()
-            .map_or(Duration::from_secs(30), |io| io.config.ack_timeout);
-        self.emit_args_with_ack(args, timeout).await
+        SocketEmit::new(self.clone())
+            .emit_with_ack(event, data)
+            .await
     }
 
     /// Emits `event` with `args` and waits at most `timeout` for the ack.
@@ -315,68 +342,142 @@ impl SocketRef {
         args: Args,
         timeout: Duration,
     ) -> Result<Args, AckError> {
-        self.emit_args_with_ack(with_event_name(event, args), timeout)
+        SocketEmit::new(self.clone())
+            .timeout(timeout)
+            .emit_args_with_ack(event, args)
             .await
     }
 
-    async fn emit_args_with_ack(&self, args: Args, timeout: Duration) -> Result<Args, AckError> {
-        let id = self.0.next_ack.fetch_add(1, Ordering::Relaxed);
+    /// The next emit may be dropped if the client is not ready to receive
+    /// it right now (its transport is busy or, with polling, no request is
+    /// waiting).
+    pub fn volatile(&self) -> SocketEmit {
+        SocketEmit::new(self.clone()).volatile()
+    }
+
+    /// Whether the next emit is compressed (default true; permessage-deflate
+    /// or gzip where negotiated).
+    pub fn compress(&self, compress: bool) -> SocketEmit {
+        SocketEmit::new(self.clone()).compress(compress)
+    }
+
+    /// How long the next `emit_with_ack` waits.
+    pub fn timeout(&self, timeout: Duration) -> SocketEmit {
+        SocketEmit::new(self.clone()).timeout(timeout)
+    }
+
+    pub(crate) fn default_ack_timeout(&self) -> Duration {
+        self.io_inner()
+            .map_or(Duration::from_secs(30), |io| io.config.ack_timeout)
+    }
+
+    /// Sends an event: with connection state recovery on, through the
+    /// adapter so that it gets an offset and is kept for replay (as the
+    /// reference does), else straight to the client.
+    pub(crate) fn send_event(&self, args: Args, flags: BroadcastFlags, ack: Option<u64>) -> bool {
+        if !self.connected() {
+            return false;
+        }
+        let mut packet = Packet::event(self.0.ns.nsp.clone(), args);
+        packet.id = ack;
+        if ack.is_none() && self.0.pid.is_some() {
+            let mut opts = BroadcastOptions::to([self.id_arc()]);
+            opts.flags = flags;
+            return self.0.ns.adapter.broadcast(packet, opts).is_ok();
+        }
+        self.notify_outgoing(&packet);
+        self.0.client.send_packet_with(&packet, &flags)
+    }
+
+    pub(crate) fn next_ack_id(&self) -> u64 {
+        self.0.ns.next_id()
+    }
+
+    /// Registers a waiter for ack `id` of this socket.
+    pub(crate) fn expect_ack(&self, id: u64) -> oneshot::Receiver<Args> {
         let (tx, rx) = oneshot::channel();
         if let Ok(mut acks) = self.0.acks.lock() {
-            acks.insert(id, tx);
+            acks.insert(id, AckWaiter::One(tx));
         }
-        if !self.send_packet(&Packet::event(self.0.ns.nsp.clone(), args).with_id(id)) {
-            self.forget_ack(id);
-            return Err(AckError::Disconnected);
-        }
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(args)) => Ok(args),
-            Ok(Err(_)) => Err(AckError::Disconnected),
-            Err(_) => {
-                self.forget_ack(id);
-                Err(AckError::Timeout)
+        rx
+    }
+
+    pub(crate) fn expect_shared_ack(&self, id: u64, sink: &Arc<dyn AckSink>) {
+        if let Ok(mut acks) = self.0.acks.lock() {
+            if acks.len() >= ACK_PRUNE_THRESHOLD {
+                acks.retain(|_, w| match w {
+                    AckWaiter::One(tx) => !tx.is_closed(),
+                    AckWaiter::Many(sink) => sink.strong_count() > 0,
+                });
             }
+            acks.insert(id, AckWaiter::Many(Arc::downgrade(sink)));
         }
     }
 
-    fn forget_ack(&self, id: u64) {
+    pub(crate) fn forget_ack(&self, id: u64) {
         if let Ok(mut acks) = self.0.acks.lock() {
             acks.remove(&id);
         }
     }
 
+    /// The number of acknowledgements this socket waits for.
+    pub fn pending_acks(&self) -> usize {
+        self.0.acks.lock().map_or(0, |a| a.len())
+    }
+
     /// Joins `room`.
     pub fn join(&self, room: impl Into<String>) {
-        self.0.ns.join(self, room.into());
+        self.join_all([room]);
+    }
+
+    /// Joins every room of `rooms`.
+    pub fn join_all<I, R>(&self, rooms: I)
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        if self.0.closing.load(Ordering::Acquire) {
+            return;
+        }
+        let rooms: Vec<_> = rooms.into_iter().map(|r| Arc::from(r.into())).collect();
+        self.0.ns.adapter.add_all(&self.0.id, &rooms);
     }
 
     /// Leaves `room`.
     pub fn leave(&self, room: &str) {
-        self.0.ns.leave(self, room);
+        self.0.ns.adapter.del(&self.0.id, room);
+    }
+
+    /// Leaves every room (its own included).
+    pub fn leave_all(&self) {
+        self.0.ns.adapter.del_all(&self.0.id);
     }
 
     /// The rooms the socket is in (its own id among them).
     pub fn rooms(&self) -> Vec<String> {
         self.0
-            .rooms
-            .lock()
-            .map(|r| r.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-
-    pub(crate) fn note_room(&self, room: String, joined: bool) {
-        if let Ok(mut rooms) = self.0.rooms.lock() {
-            if joined {
-                rooms.insert(room);
-            } else {
-                rooms.remove(&room);
-            }
-        }
+            .ns
+            .adapter
+            .socket_rooms(&self.0.id)
+            .iter()
+            .map(|r| r.to_string())
+            .collect()
     }
 
     /// Targets the sockets in `room`, this one excepted.
     pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
         self.broadcast().to(room)
+    }
+
+    /// Same as [`SocketRef::to`].
+    pub fn within(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.to(room)
+    }
+
+    /// Targets every socket of the namespace but those in `room` and this
+    /// one.
+    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
+        self.broadcast().except(room)
     }
 
     /// Targets every socket of the namespace but this one.
@@ -387,8 +488,21 @@ impl SocketRef {
     /// Disconnects the socket from its namespace (the client sees "io
     /// server disconnect" and does not reconnect by itself).
     pub fn disconnect(&self) {
-        if self.connected() {
-            self.send_packet(&Packet::disconnect(self.0.ns.nsp.clone()));
+        self.disconnect_with(false);
+    }
+
+    /// Disconnects the socket; with `close`, closes its client's whole
+    /// connection (every namespace) as well.
+    pub fn disconnect_with(&self, close: bool) {
+        if !self.connected() {
+            return;
+        }
+        if close {
+            self.0.client.close_all();
+        } else {
+            self.0
+                .client
+                .send_packet(&Packet::disconnect(self.0.ns.nsp.clone()));
             self.0.client.forget(self.nsp());
             self.closed(DisconnectReason::ServerNamespaceDisconnect);
         }
@@ -397,6 +511,33 @@ impl SocketRef {
     /// Sends a packet to this socket's client. False once gone.
     pub(crate) fn send_packet(&self, packet: &Packet) -> bool {
         self.connected() && self.0.client.send_packet(packet)
+    }
+
+    /// Hands a broadcast's frames (encoded once for all receivers) to this
+    /// socket's client.
+    pub(crate) fn deliver_shared(
+        &self,
+        frames: &mut SharedFrames,
+        packet: &Packet,
+        flags: &BroadcastFlags,
+    ) -> bool {
+        if !self.connected() {
+            return false;
+        }
+        self.notify_outgoing(packet);
+        let parser = self.0.client.parser();
+        self.0.client.send_frames(frames.get(parser, packet), flags)
+    }
+
+    fn notify_outgoing(&self, packet: &Packet) {
+        let listener = match self.0.any_outgoing.read() {
+            Ok(l) => l.clone(),
+            Err(_) => None,
+        };
+        if let (Some(listener), Some(args)) = (listener, packet.args()) {
+            let socket = self.clone();
+            self.guard(|| listener(&socket, args));
+        }
     }
 
     /// An event from the client.
@@ -412,6 +553,23 @@ impl SocketRef {
         else {
             return;
         };
+        let middlewares = self
+            .0
+            .middlewares
+            .read()
+            .map(|m| m.clone())
+            .unwrap_or_default();
+        for middleware in middlewares {
+            let mut refusal = None;
+            self.guard(|| refusal = middleware(self, &args).err());
+            if let Some(error) = refusal {
+                self.refused(&name, &error);
+                return;
+            }
+            if !self.connected() {
+                return;
+            }
+        }
         let handler = self
             .0
             .handlers
@@ -434,35 +592,85 @@ impl SocketRef {
         }
     }
 
+    fn refused(&self, event: &str, error: &str) {
+        let handler = self.0.on_error.read().ok().and_then(|h| h.clone());
+        match handler {
+            Some(handler) => self.guard(|| handler(self, error)),
+            None => tracing::debug!(
+                target: "sockio_server::socketio",
+                socket = %self.id(),
+                %event,
+                %error,
+                "event refused by a middleware"
+            ),
+        }
+    }
+
     /// Runs a user handler; if it panics, the panic stays with this socket:
     /// it is disconnected (the client sees "io server disconnect") and
     /// every other socket and the server go on.
     pub(crate) fn guard(&self, handler: impl FnOnce()) {
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(handler)).is_err() {
+            tracing::warn!(
+                target: "sockio_server::socketio",
+                socket = %self.id(),
+                "a handler panicked; socket disconnected"
+            );
             self.disconnect();
         }
     }
 
     /// An acknowledgement from the client; unknown ids are ignored, as in
-    /// the reference.
+    /// the reference, and each id is answered at most once.
     pub(crate) fn dispatch_ack(&self, packet: &Packet) {
         let (Some(id), Some(args)) = (packet.id, packet.args()) else {
             return;
         };
         let waiter = self.0.acks.lock().ok().and_then(|mut a| a.remove(&id));
-        if let Some(waiter) = waiter {
-            let _ = waiter.send(args.clone());
+        match waiter {
+            Some(AckWaiter::One(tx)) => {
+                let _ = tx.send(args.clone());
+            }
+            Some(AckWaiter::Many(sink)) => {
+                if let Some(sink) = sink.upgrade() {
+                    sink.ack(args.clone());
+                }
+            }
+            None => {}
         }
     }
 
-    /// The socket is gone: leaves its rooms, fails pending acks, runs the
-    /// disconnect handlers.
+    /// The socket is gone: `disconnecting` handlers run (still in its
+    /// rooms), its session is kept if it may recover, it leaves its rooms,
+    /// pending acks fail, the `disconnect` handlers run.
     pub(crate) fn closed(&self, reason: DisconnectReason) {
-        if !self.0.connected.swap(false, Ordering::AcqRel) {
+        if self.0.closing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let rooms = self.0.rooms.lock().map(|r| r.clone()).unwrap_or_default();
-        self.0.ns.remove(self, &rooms);
+        let disconnecting = self
+            .0
+            .on_disconnecting
+            .lock()
+            .map(|mut h| std::mem::take(&mut *h))
+            .unwrap_or_default();
+        for handler in disconnecting {
+            let socket = self.clone();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                handler(socket, reason);
+            }));
+        }
+        if let Some(pid) = &self.0.pid
+            && reason.is_recoverable()
+        {
+            self.0.ns.adapter.persist_session(PersistedSession::new(
+                self.id_arc(),
+                pid.clone(),
+                self.0.ns.adapter.socket_rooms(&self.0.id),
+                self.raw_data(),
+            ));
+        }
+        let left = self.0.ns.remove(self);
+        self.0.connected.store(false, Ordering::Release);
         if let Ok(mut acks) = self.0.acks.lock() {
             acks.clear();
         }
@@ -481,6 +689,12 @@ impl SocketRef {
         }
         if let Ok(mut h) = self.0.handlers.write() {
             h.clear();
+        }
+        if left == 0
+            && self.0.ns.dynamic
+            && let Some(io) = self.io_inner()
+        {
+            io.namespace_emptied(&self.0.ns);
         }
     }
 }
@@ -506,7 +720,7 @@ pub(crate) fn with_event_name(event: &str, args: Args) -> Args {
 
 /// The arguments of an event without its name (placeholders keep their
 /// numbering: attachments do not move).
-fn without_event_name(args: Args) -> Args {
+pub(crate) fn without_event_name(args: Args) -> Args {
     let (mut raw, attachments) = args.into_parts();
     if !raw.is_empty() {
         raw.remove(0);
