@@ -17,11 +17,14 @@ fn offset(packet: &str) -> String {
     args.last().unwrap().as_str().unwrap().to_owned()
 }
 
+/// What the connect handler saw: id, recovered, rooms, data.
+type Seen = (String, bool, Vec<String>, Option<u32>);
+
 struct Fixture {
     io: SocketIo,
     addr: std::net::SocketAddr,
     gone: mpsc::UnboundedReceiver<String>,
-    recovered: Arc<Mutex<Vec<(String, bool, Vec<String>, Option<u32>)>>>,
+    recovered: Arc<Mutex<Vec<Seen>>>,
 }
 
 async fn fixture(recovery: RecoveryConfig) -> Fixture {

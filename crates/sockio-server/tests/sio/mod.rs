@@ -55,7 +55,7 @@ pub(crate) async fn closed(ws: &mut Ws) -> bool {
             .expect("neither closed nor a packet");
         match msg {
             Some(Ok(Message::Text(t))) if &*t == "2" => ws.send(Message::text("3")).await.unwrap(),
-            Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return true,
+            Some(Ok(Message::Close(_)) | Err(_)) | None => return true,
             Some(Ok(_)) => return false,
         }
     }
