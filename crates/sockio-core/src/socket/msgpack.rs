@@ -1003,8 +1003,8 @@ fn data_len(data: &Data) -> usize {
 /// [`DecoderConfig::max_attachments`] binary values (the reference msgpack
 /// parser has no such limit; the default parser's applies here too, so
 /// that a packet costs the same bounded memory whatever the parser), and
-/// keeps the decoded packet within 50 times the message size (an argument
-/// costs 32 bytes of bookkeeping, 96 when it keeps its MessagePack, which
+/// keeps the decoded packet within 60 times the message size (an argument
+/// costs 32 bytes of bookkeeping, 112 when it keeps its MessagePack, which
 /// only values of 2 bytes or more need, and one byte of MessagePack can be
 /// one argument). Keys other than `type`, `data`, `id` and `nsp`
 /// (socket.io-client adds `options`) are skipped.

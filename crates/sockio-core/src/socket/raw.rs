@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -56,16 +57,16 @@ pub const DEFAULT_MAX_DEPTH: usize = 128;
 pub struct RawJson(Repr);
 
 /// The text, and for a value the msgpack parser decoded its MessagePack
-/// too, boxed: `RawJson` stays the size of `Bytes` for text, the default
-/// parser's path, and the msgpack parser pays one allocation per value
-/// that keeps its MessagePack.
+/// too, behind an `Arc`: `RawJson` stays the size of `Bytes` for text, the
+/// default parser's path, the msgpack parser pays one allocation per value
+/// that keeps its MessagePack, and a clone is one reference count either
+/// way.
 #[derive(Clone)]
 enum Repr {
     Json(Str),
-    Msgpack(Box<FromMsgpack>),
+    Msgpack(Arc<FromMsgpack>),
 }
 
-#[derive(Clone)]
 struct FromMsgpack {
     text: Str,
     msgpack: Bytes,
@@ -123,7 +124,7 @@ impl RawJson {
     /// MessagePack value whose JSON view is this text).
     pub(crate) fn with_msgpack(self, msgpack: Bytes) -> Self {
         let text = self.into_str();
-        Self(Repr::Msgpack(Box::new(FromMsgpack { text, msgpack })))
+        Self(Repr::Msgpack(Arc::new(FromMsgpack { text, msgpack })))
     }
 
     fn text(&self) -> &Str {
@@ -212,7 +213,7 @@ impl RawJson {
     pub fn into_str(self) -> Str {
         match self.0 {
             Repr::Json(text) => text,
-            Repr::Msgpack(m) => m.text,
+            Repr::Msgpack(m) => m.text.clone(),
         }
     }
 
