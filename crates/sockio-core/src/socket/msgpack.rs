@@ -383,7 +383,7 @@ pub(crate) fn decode(data: &Bytes, config: &DecoderConfig) -> Result<Packet, Dec
     let mut kind = None;
     let mut nsp = None;
     let mut id = Ok(None);
-    let mut json: Option<(Vec<u8>, Vec<Bytes>)> = None;
+    let mut json: Option<(Vec<u8>, Vec<Bytes>, Range<usize>)> = None;
     for _ in 0..entries {
         let key = match reader.head()? {
             Head::Str(r) => &data[r],
@@ -407,7 +407,7 @@ pub(crate) fn decode(data: &Bytes, config: &DecoderConfig) -> Result<Packet, Dec
             };
             let defined = conv.value()?;
             reader.pos = conv.reader.pos;
-            json = defined.then_some((conv.out, conv.attachments));
+            json = defined.then_some((conv.out, conv.attachments, at..reader.pos));
             continue;
         }
         if !matches!(key, b"type" | b"nsp" | b"id") {
@@ -466,9 +466,9 @@ pub(crate) fn decode(data: &Bytes, config: &DecoderConfig) -> Result<Packet, Dec
     }
     let kind = kind.unwrap_or(Err(malformed(0, "no packet type")))?;
     let nsp = nsp.unwrap_or(Err(DecodeError::InvalidNamespace))?;
-    let (text, attachments) = match json {
-        Some((text, attachments)) => (Some(Bytes::from(text)), attachments),
-        None => (None, Vec::new()),
+    let (text, attachments, span) = match json {
+        Some((text, attachments, span)) => (Some(Bytes::from(text)), attachments, span),
+        None => (None, Vec::new(), 0..0),
     };
     let kind = if attachments.is_empty() {
         kind
@@ -495,8 +495,12 @@ pub(crate) fn decode(data: &Bytes, config: &DecoderConfig) -> Result<Packet, Dec
         )
     };
     let data = match check_payload(kind, &buf, 0, payload, config)? {
-        Data::Args(args) => Data::Args(Args::from_parts(args.args, attachments)),
-        other => other,
+        Data::Args(args) => {
+            let args = with_element_msgpack(args.args, data, span, &attachments);
+            Data::Args(Args::from_parts(args, attachments))
+        }
+        Data::Value(v) => Data::Value(keep_msgpack(v, data.slice(span), &[], &mut Vec::new())),
+        Data::None => Data::None,
     };
     let id = id?;
     if kind.is_ack() && id.is_none() {
@@ -508,6 +512,66 @@ pub(crate) fn decode(data: &Bytes, config: &DecoderConfig) -> Result<Packet, Dec
         id,
         data,
     })
+}
+
+/// Values up to this many bytes of MessagePack keep it only when the
+/// encoder would write other bytes from their JSON text; longer ones keep
+/// it always (checking would mean encoding them again, binary data
+/// included).
+const CHECKED_UP_TO: usize = 64;
+
+/// `raw`, decoded from `msgpack`, keeping `msgpack` for the encoder unless
+/// it is short and what the encoder would write from the JSON text anyway
+/// (most short values: small integers, strings, `nil`, booleans), which
+/// spares an allocation, and keeps the memory a decoded packet costs close
+/// to what its JSON alone would.
+fn keep_msgpack(
+    raw: RawJson,
+    msgpack: Bytes,
+    attachments: &[Bytes],
+    scratch: &mut Vec<u8>,
+) -> RawJson {
+    if msgpack.len() <= CHECKED_UP_TO {
+        scratch.clear();
+        if put_json(scratch, &raw, attachments).is_ok() && scratch[..] == msgpack[..] {
+            return raw;
+        }
+    }
+    raw.with_msgpack(msgpack)
+}
+
+/// Gives each argument the MessagePack of its element of the `data` array
+/// at `span` in `data` (see [`keep_msgpack`]): one element per argument,
+/// since the conversion to JSON writes one JSON element per MessagePack
+/// element (`undefined` as `null`). The arguments are returned as they are
+/// if the two do not line up, which a decoded packet never does.
+fn with_element_msgpack(
+    args: Vec<RawJson>,
+    data: &Bytes,
+    span: Range<usize>,
+    attachments: &[Bytes],
+) -> Vec<RawJson> {
+    let mut reader = Reader {
+        buf: &data[..span.end],
+        pos: span.start,
+    };
+    let mut starts = Vec::with_capacity(args.len() + 1);
+    match reader.head() {
+        Ok(Head::Array(n)) if n == args.len() => {}
+        _ => return args,
+    }
+    for _ in 0..args.len() {
+        starts.push(reader.pos);
+        if reader.skip().is_err() {
+            return args;
+        }
+    }
+    starts.push(reader.pos);
+    let mut scratch = Vec::new();
+    args.into_iter()
+        .zip(starts.windows(2))
+        .map(|(arg, w)| keep_msgpack(arg, data.slice(w[0]..w[1]), attachments, &mut scratch))
+        .collect()
 }
 
 /// Appends `f` as JavaScript's `Number.prototype.toString` writes it;
@@ -801,9 +865,14 @@ fn put_json(
     Ok(())
 }
 
-/// Appends `raw`, or nil if it cannot be read (never the case for a
-/// `RawJson`, whose text is checked).
-fn put_json_or_nil(out: &mut Vec<u8>, raw: &RawJson, attachments: &[Bytes]) {
+/// Appends `raw`: the MessagePack it was decoded from, as it came, if it
+/// has one; else its JSON converted, or nil if that cannot be read (never
+/// the case for a `RawJson`, whose text is checked).
+fn put_raw(out: &mut Vec<u8>, raw: &RawJson, attachments: &[Bytes]) {
+    if let Some(bytes) = raw.msgpack() {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let start = out.len();
     if put_json(out, raw, attachments).is_err() {
         out.truncate(start);
@@ -815,8 +884,10 @@ fn put_json_or_nil(out: &mut Vec<u8>, raw: &RawJson, attachments: &[Bytes]) {
 /// map `{type, data, id, nsp}` (`data` and `id` only when present), binary
 /// packet types sent as their plain type with attachments inline as `bin`.
 ///
-/// Strings and binary data past 4 GiB, which MessagePack cannot express,
-/// are cut there.
+/// Values decoded by the msgpack parser are written as they came (see
+/// [`RawJson::msgpack`]); the others are converted from their JSON text,
+/// numbers as notepack writes JavaScript numbers. Strings and binary data
+/// past 4 GiB, which MessagePack cannot express, are cut there.
 ///
 /// ```
 /// use sockio_core::socket::{Args, Packet, decode_msgpack, encode_msgpack, DecoderConfig};
@@ -832,7 +903,7 @@ pub fn encode_msgpack(packet: &Packet) -> Bytes {
 }
 
 pub(crate) fn encode(packet: &Packet) -> Bytes {
-    let mut out = Vec::with_capacity(32 + packet.text_len());
+    let mut out = Vec::with_capacity(32 + packet.nsp.len() + data_len(&packet.data));
     let has_data = !matches!(packet.data, Data::None);
     put_map_len(
         &mut out,
@@ -844,13 +915,13 @@ pub(crate) fn encode(packet: &Packet) -> Bytes {
         Data::None => {}
         Data::Value(v) => {
             put_str(&mut out, "data");
-            put_json_or_nil(&mut out, v, &[]);
+            put_raw(&mut out, v, &[]);
         }
         Data::Args(args) => {
             put_str(&mut out, "data");
             put_array_len(&mut out, args.len());
             for arg in args.iter() {
-                put_json_or_nil(&mut out, arg, args.attachments());
+                put_raw(&mut out, arg, args.attachments());
             }
         }
     }
@@ -861,6 +932,25 @@ pub(crate) fn encode(packet: &Packet) -> Bytes {
     put_str(&mut out, "nsp");
     put_str(&mut out, &packet.nsp);
     Bytes::from(out)
+}
+
+/// About the size of `data` in MessagePack: the MessagePack of values that
+/// have one, the JSON text of the others, and their attachments.
+fn data_len(data: &Data) -> usize {
+    let len = |raw: &RawJson| raw.msgpack().map_or(raw.len(), Bytes::len);
+    match data {
+        Data::None => 0,
+        Data::Value(v) => len(v),
+        Data::Args(args) => {
+            let values: usize = args.iter().map(len).sum();
+            let binary: usize = if args.iter().all(|a| a.msgpack().is_some()) {
+                0
+            } else {
+                args.attachments().iter().map(Bytes::len).sum()
+            };
+            values + binary + 5
+        }
+    }
 }
 
 /// Decodes one msgpack packet (what [`Decoder`](super::Decoder) does with
@@ -874,20 +964,38 @@ pub(crate) fn encode(packet: &Packet) -> Bytes {
 /// Packets here keep one model for both parsers, so decoding turns `data`
 /// into JSON text: `bin` values become placeholders and attachments
 /// (slices of the message, not copies), and an event or ack with some is
-/// a `BinaryEvent` / `BinaryAck`. Encoding does the reverse. What notepack
-/// writes beyond MessagePack is read the way JavaScript would see it after
-/// `JSON.stringify`:
+/// a `BinaryEvent` / `BinaryAck`. This JSON view is what serde
+/// ([`Args::deserialize`]), the default parser and every [`RawJson`]
+/// method see. What notepack writes beyond JSON reads as JavaScript would
+/// see it after `JSON.stringify`:
 ///
-/// | notepack writes | for | decoded as |
+/// | notepack writes | for | JSON view (what serde sees) |
 /// |---|---|---|
-/// | fixext 1, type 0 | `undefined` | absent (map value, `data`, `id`), `null` (array element) |
+/// | fixext 1, type 0 | `undefined` | absent (map value, `data`, `id`); `null` as an array element or argument (`Option::None`, `()`) |
+/// | float 64 NaN, ±Infinity | `NaN`, `±Infinity` | `null` (an `Option<f64>` reads `None`; a plain `f64` refuses it) |
 /// | fixext 8, type 0 | `Date` (ms since the epoch, signed) | its ISO 8601 string, `null` if out of range |
-/// | ext 8/16/32, type 0 | `ArrayBuffer` (Node) | binary data |
+/// | `bin` | `Buffer` | binary data: a placeholder (`bytes::Bytes`, `serde_bytes`) |
+/// | ext 8/16/32, type 0 | `ArrayBuffer`, typed arrays | binary data, as `bin` |
 /// | any other ext | (other encoders) | `[type, <binary data>]`, as notepack decodes it |
 ///
-/// Floats print as JavaScript prints numbers (`1e+21`, `1.5e-7`); NaN and
-/// infinities are `null`. Integers keep every digit (JavaScript would
-/// round those past 2^53). Map keys must be strings or integers.
+/// Other floats print as JavaScript prints numbers (`1e+21`, `1.5e-7`).
+/// Integers keep every digit (JavaScript would round those past 2^53). Map
+/// keys must be strings or integers (integers read as strings).
+///
+/// Each argument, and the value of a CONNECT or CONNECT_ERROR, also keeps
+/// the MessagePack it was decoded from ([`RawJson::msgpack`]: a slice of
+/// the message, not a copy), and [`encode_msgpack`] writes those bytes as
+/// they came. (Short values whose JSON text the encoder turns back into
+/// the same bytes, most of them, need not keep anything, and do not.) A value received from a msgpack peer and sent on to another
+/// is therefore what that peer encoded, byte for byte: `undefined`, NaN,
+/// `Date` and `ArrayBuffer` included, in its key order and integer widths.
+/// (The reference server decodes and re-encodes instead: for what notepack
+/// writes that gives the same bytes; what only other encoders write, such
+/// as float 32, wider integers than needed or an extension type other than
+/// 0, it would rewrite, and this sends as it came.) Sent with the default
+/// parser, the same value is its JSON view, as the reference would write
+/// it. Only values held whole keep their MessagePack: a value built from
+/// parts of another (a field of a deserialized struct) is JSON again.
 ///
 /// Decoding checks every length against the bytes left before using it,
 /// walks nested values with an explicit stack bounded by
@@ -895,9 +1003,10 @@ pub(crate) fn encode(packet: &Packet) -> Bytes {
 /// [`DecoderConfig::max_attachments`] binary values (the reference msgpack
 /// parser has no such limit; the default parser's applies here too, so
 /// that a packet costs the same bounded memory whatever the parser), and
-/// keeps the decoded packet within 40 times the message size (an argument
-/// costs 32 bytes of bookkeeping, and one byte of MessagePack can be one
-/// argument). Keys other than `type`, `data`, `id` and `nsp`
+/// keeps the decoded packet within 60 times the message size (an argument
+/// costs 32 bytes of bookkeeping, 112 when it keeps its MessagePack, which
+/// only values of 2 bytes or more need, and one byte of MessagePack can be
+/// one argument). Keys other than `type`, `data`, `id` and `nsp`
 /// (socket.io-client adds `options`) are skipped.
 ///
 /// Two things the JSON model cannot hold are refused: a map with

@@ -1,8 +1,11 @@
 //! [`RawJson`]: one JSON value kept as the text it was sent as.
 
 use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use serde::{Deserialize, Serialize};
@@ -36,20 +39,55 @@ pub const DEFAULT_MAX_DEPTH: usize = 128;
 /// assert_eq!(raw.deserialize::<Point>()?.b, 1.5);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RawJson(Str);
+///
+/// # Values from the msgpack parser
+///
+/// A value decoded by the msgpack parser also keeps the MessagePack it was
+/// decoded from ([`RawJson::msgpack`]): a slice of the message, not a
+/// copy (short values only when the JSON text would not give the same
+/// bytes back). The msgpack encoder sends those bytes as they came, so a value
+/// passed on from one msgpack peer to another keeps everything JSON has no
+/// form for (`undefined`, NaN, ±Infinity, `Date`, `ArrayBuffer` as opposed
+/// to `Buffer`, integer widths). The JSON text, what serde, the default
+/// parser and every other method here see, is what `JSON.stringify` makes
+/// of the value in JavaScript (see
+/// [`decode_msgpack`](super::decode_msgpack) for the mapping). Comparing,
+/// hashing and ordering look at the JSON text only.
+#[derive(Clone)]
+pub struct RawJson(Repr);
+
+/// The text, and for a value the msgpack parser decoded its MessagePack
+/// too, behind an `Arc`: `RawJson` stays the size of `Bytes` for text, the
+/// default parser's path, the msgpack parser pays one allocation per value
+/// that keeps its MessagePack, and a clone is one reference count either
+/// way.
+#[derive(Clone)]
+enum Repr {
+    Json(Str),
+    Msgpack(Arc<FromMsgpack>),
+}
+
+struct FromMsgpack {
+    text: Str,
+    msgpack: Bytes,
+}
 
 impl RawJson {
     /// `null`.
-    pub const NULL: Self = Self(Str::from_static("null"));
+    pub const NULL: Self = Self::from_static("null");
     /// `true`.
-    pub const TRUE: Self = Self(Str::from_static("true"));
+    pub const TRUE: Self = Self::from_static("true");
     /// `false`.
-    pub const FALSE: Self = Self(Str::from_static("false"));
+    pub const FALSE: Self = Self::from_static("false");
     /// `{}`.
-    pub const EMPTY_OBJECT: Self = Self(Str::from_static("{}"));
+    pub const EMPTY_OBJECT: Self = Self::from_static("{}");
     /// `[]`.
-    pub const EMPTY_ARRAY: Self = Self(Str::from_static("[]"));
+    pub const EMPTY_ARRAY: Self = Self::from_static("[]");
+
+    /// The constants above: `text` must be one JSON value.
+    const fn from_static(text: &'static str) -> Self {
+        Self(Repr::Json(Str::from_static(text)))
+    }
 
     /// Checks that `text` is one JSON value (whitespace around it is
     /// dropped, without copying).
@@ -65,7 +103,7 @@ impl RawJson {
         )
         .map_err(InvalidJson::from_fault)?;
         if a.span.len() == text.len() {
-            Ok(Self(text))
+            Ok(Self(Repr::Json(text)))
         } else {
             Ok(Self::from_validated(text.into_bytes().slice(a.span)))
         }
@@ -79,7 +117,62 @@ impl RawJson {
 
     /// Wraps text this module has checked (or produced).
     pub(crate) fn from_validated(bytes: Bytes) -> Self {
-        Self(Str::from_validated(bytes))
+        Self(Repr::Json(Str::from_validated(bytes)))
+    }
+
+    /// Attaches the MessagePack this value was decoded from (one complete
+    /// MessagePack value whose JSON view is this text).
+    pub(crate) fn with_msgpack(self, msgpack: Bytes) -> Self {
+        let text = self.into_str();
+        Self(Repr::Msgpack(Arc::new(FromMsgpack { text, msgpack })))
+    }
+
+    fn text(&self) -> &Str {
+        match &self.0 {
+            Repr::Json(text) => text,
+            Repr::Msgpack(m) => &m.text,
+        }
+    }
+
+    /// The MessagePack this value was decoded from, when the msgpack
+    /// parser decoded it: one complete value, a slice of the message it
+    /// came in. The msgpack encoder writes these bytes instead of
+    /// converting the JSON text.
+    ///
+    /// `None` for values built or decoded from text, and for values of at
+    /// most 64 bytes of MessagePack that the encoder writes back the same
+    /// from their JSON text (small integers, short strings, `nil`,
+    /// booleans, ...): those are not kept, to save memory.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sockio_core::socket::{DecoderConfig, decode_msgpack, encode_msgpack};
+    ///
+    /// // notepack.io's {type: 2, data: ["e", NaN, undefined], nsp: "/"}
+    /// let msg = Bytes::from_static(
+    ///     b"\x83\xa4type\x02\xa4data\x93\xa1e\xcb\x7f\xf8\0\0\0\0\0\0\xd4\0\0\xa3nsp\xa1/",
+    /// );
+    /// let packet = decode_msgpack(&msg, &DecoderConfig::default())?;
+    /// let args = packet.args().unwrap();
+    /// assert_eq!(args.get(1).unwrap(), "null"); // as JSON.stringify writes NaN
+    /// assert_eq!(args.get(1).unwrap().msgpack().unwrap()[..], *b"\xcb\x7f\xf8\0\0\0\0\0\0");
+    /// assert_eq!(args.get(2).unwrap(), "null"); // undefined in an array
+    /// assert_eq!(args.get(2).unwrap().msgpack().unwrap()[..], *b"\xd4\0\0");
+    /// assert_eq!(encode_msgpack(&packet), msg); // NaN and undefined go back out
+    /// # Ok::<(), sockio_core::socket::DecodeError>(())
+    /// ```
+    pub fn msgpack(&self) -> Option<&Bytes> {
+        match &self.0 {
+            Repr::Json(_) => None,
+            Repr::Msgpack(m) => Some(&m.msgpack),
+        }
+    }
+
+    /// This value without its MessagePack form: the msgpack encoder then
+    /// writes what the JSON text says (NaN as `null`, a `Date` as its
+    /// string, binary data as `bin`).
+    pub fn without_msgpack(self) -> Self {
+        Self(Repr::Json(self.into_str()))
     }
 
     /// A JSON string with the text of `s`, escaped as `JSON.stringify`
@@ -108,39 +201,42 @@ impl RawJson {
 
     /// The JSON text.
     pub fn as_str(&self) -> &str {
-        self.0.as_str()
+        self.text().as_str()
     }
 
     /// The JSON text's bytes.
     pub fn as_bytes(&self) -> &Bytes {
-        self.0.as_bytes()
+        self.text().as_bytes()
     }
 
     /// The JSON text, giving up the guarantee.
     pub fn into_str(self) -> Str {
-        self.0
+        match self.0 {
+            Repr::Json(text) => text,
+            Repr::Msgpack(m) => m.text.clone(),
+        }
     }
 
     /// The length of the text in bytes.
     pub fn len(&self) -> usize {
-        self.0.as_bytes().len()
+        self.text().as_bytes().len()
     }
 
     /// Always false: a JSON value has at least one byte. (Here for
     /// symmetry with [`RawJson::len`].)
     pub fn is_empty(&self) -> bool {
-        self.0.as_bytes().is_empty()
+        self.text().as_bytes().is_empty()
     }
 
     /// What kind of value this is.
     pub fn kind(&self) -> JsonKind {
-        JsonKind::of_first_byte(self.0.as_bytes().first().copied().unwrap_or(b'n'))
+        JsonKind::of_first_byte(self.text().as_bytes().first().copied().unwrap_or(b'n'))
     }
 
     /// The text of a JSON string, unescaped (lone surrogate escapes become
     /// U+FFFD); `None` for other values. Borrows when there is no escape.
     pub fn as_string(&self) -> Option<Cow<'_, str>> {
-        let b = self.0.as_bytes();
+        let b = self.text().as_bytes();
         (self.kind() == JsonKind::String).then(|| json::unescape(&b[1..b.len() - 1]))
     }
 
@@ -157,7 +253,7 @@ impl RawJson {
             split: false,
             attachments: Some(usize::MAX),
         };
-        let a = analyze(self.0.as_bytes(), &opts).ok()?;
+        let a = analyze(self.text().as_bytes(), &opts).ok()?;
         a.placeholder.and_then(|n| usize::try_from(n).ok())
     }
 
@@ -168,13 +264,43 @@ impl RawJson {
     /// [`Args::deserialize`](super::Args::deserialize) for arguments that
     /// may carry binary data.
     pub fn deserialize<'a, T: Deserialize<'a>>(&'a self) -> Result<T, JsonError> {
-        serde_json::from_slice(self.0.as_bytes()).map_err(JsonError::new)
+        serde_json::from_slice(self.text().as_bytes()).map_err(JsonError::new)
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Eq for RawJson {}
+
+impl Hash for RawJson {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.text().hash(state);
+    }
+}
+
+impl PartialOrd for RawJson {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for RawJson {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.text().cmp(other.text())
     }
 }
 
 impl fmt::Debug for RawJson {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RawJson({})", self.as_str())
+        write!(f, "RawJson({})", self.as_str())?;
+        if let Some(m) = self.msgpack() {
+            write!(f, " (msgpack, {} bytes)", m.len())?;
+        }
+        Ok(())
     }
 }
 
@@ -220,19 +346,19 @@ impl TryFrom<Str> for RawJson {
 
 impl From<RawJson> for Str {
     fn from(raw: RawJson) -> Self {
-        raw.0
+        raw.into_str()
     }
 }
 
 impl PartialEq<str> for RawJson {
     fn eq(&self, other: &str) -> bool {
-        self.0 == *other
+        *self.text() == *other
     }
 }
 
 impl PartialEq<&str> for RawJson {
     fn eq(&self, other: &&str) -> bool {
-        self.0 == **other
+        *self.text() == **other
     }
 }
 

@@ -1360,3 +1360,386 @@ proptest! {
         }
     }
 }
+
+// msgpack fidelity: arguments keep the MessagePack they came as.
+//
+// The vectors are notepack.io 2.2.0's (socket.io-msgpack-parser 3.0.2),
+// under Node 20, from e2e/node_modules:
+//
+//   const enc = require("notepack.io/lib/encode.js");
+//   enc({ type: 2, data: ["e", undefined, NaN, Infinity, -Infinity], nsp: "/" }).toString("hex")
+//
+// and so on for each `data` in the comments. The text each one becomes is
+// what the reference server sends of the same arguments with the default
+// parser: the packet decoded by socket.io-msgpack-parser's Decoder, then
+// encoded by socket.io-parser's Encoder. The reference's msgpack Encoder
+// gives each vector back unchanged.
+
+/// A notepack vector: its bytes, the JSON view of its arguments, and the
+/// reference's text packet and attachments for them.
+struct Sample {
+    hex: &'static str,
+    json: &'static [&'static str],
+    text: &'static str,
+    attachments: &'static [&'static [u8]],
+}
+
+const SAMPLES: &[Sample] = &[
+    // ["e", undefined, NaN, Infinity, -Infinity]
+    Sample {
+        hex: "83a47479706502a46461746195a165d40000cb7ff8000000000000cb7ff0000000000000cbfff0000000000000a36e7370a12f",
+        json: &[r#""e""#, "null", "null", "null", "null"],
+        text: r#"2["e",null,null,null,null]"#,
+        attachments: &[],
+    },
+    // ["e", Uint8Array.from([5, 6, 7]).buffer, Buffer.from([1, 2, 3])]
+    Sample {
+        hex: "83a47479706502a46461746193a165c70300050607c403010203a36e7370a12f",
+        json: &[
+            r#""e""#,
+            r#"{"_placeholder":true,"num":0}"#,
+            r#"{"_placeholder":true,"num":1}"#,
+        ],
+        text: r#"52-["e",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+        attachments: &[&[5, 6, 7], &[1, 2, 3]],
+    },
+    // ["e", {a: [undefined, NaN, Buffer.from([9])], u: undefined,
+    //        d: new Date(1700000000123), z: 1.5, k: -1}]
+    Sample {
+        hex: "83a47479706502a46461746192a16585a16193d40000cb7ff8000000000000c40109a175d40000a164d7000000018bcfe5687ba17acb3ff8000000000000a16bffa36e7370a12f",
+        json: &[
+            r#""e""#,
+            r#"{"a":[null,null,{"_placeholder":true,"num":0}],"d":"2023-11-14T22:13:20.123Z","z":1.5,"k":-1}"#,
+        ],
+        text: r#"51-["e",{"a":[null,null,{"_placeholder":true,"num":0}],"d":"2023-11-14T22:13:20.123Z","z":1.5,"k":-1}]"#,
+        attachments: &[&[9]],
+    },
+    // ["e", 127, 128, 65535, 65536, 4294967296, -33, -2147483649, 2 ** 53]
+    Sample {
+        hex: "83a47479706502a46461746199a1657fcc80cdffffce00010000cf0000000100000000d0dfd3ffffffff7fffffffcf0020000000000000a36e7370a12f",
+        json: &[
+            r#""e""#,
+            "127",
+            "128",
+            "65535",
+            "65536",
+            "4294967296",
+            "-33",
+            "-2147483649",
+            "9007199254740992",
+        ],
+        text: r#"2["e",127,128,65535,65536,4294967296,-33,-2147483649,9007199254740992]"#,
+        attachments: &[],
+    },
+    // ["e", {b: 1, a: 2, "10": 3}] (JavaScript puts the integer key first)
+    Sample {
+        hex: "83a47479706502a46461746192a16583a2313003a16201a16102a36e7370a12f",
+        json: &[r#""e""#, r#"{"10":3,"b":1,"a":2}"#],
+        text: r#"2["e",{"10":3,"b":1,"a":2}]"#,
+        attachments: &[],
+    },
+];
+
+#[test]
+fn msgpack_samples_round_trip_byte_for_byte() {
+    for s in SAMPLES {
+        let bytes = hex(s.hex);
+        let p = mp(&bytes).unwrap_or_else(|e| panic!("{}: {e}", s.hex));
+        let args = p.args().unwrap();
+        let json: Vec<&str> = args.iter().map(RawJson::as_str).collect();
+        assert_eq!(json, s.json, "{}", s.hex);
+        assert_eq!(encode_msgpack(&p), bytes, "{}", s.hex);
+        let (text, attachments) = p.encode();
+        assert_eq!(text, s.text);
+        let expected: Vec<Bytes> = s
+            .attachments
+            .iter()
+            .map(|a| Bytes::from_static(a))
+            .collect();
+        assert_eq!(attachments, expected);
+        // The text goes back in as the same JSON view.
+        let back = decode(&text, &attachments).unwrap();
+        assert_eq!(back, p);
+        assert!(back.args().unwrap().iter().all(|a| a.msgpack().is_none()));
+    }
+}
+
+#[test]
+fn msgpack_values_keep_their_bytes_only_when_json_would_lose_them() {
+    let p = mp(&hex(SAMPLES[0].hex)).unwrap();
+    let kept: Vec<Option<&[u8]>> = p
+        .args()
+        .unwrap()
+        .iter()
+        .map(|a| a.msgpack().map(|m| &m[..]))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            None,
+            Some(&b"\xd4\x00\x00"[..]),
+            Some(&b"\xcb\x7f\xf8\0\0\0\0\0\0"[..]),
+            Some(&b"\xcb\x7f\xf0\0\0\0\0\0\0"[..]),
+            Some(&b"\xcb\xff\xf0\0\0\0\0\0\0"[..]),
+        ]
+    );
+    // Slices of the message, not copies.
+    let bytes = hex(SAMPLES[1].hex);
+    let p = mp(&bytes).unwrap();
+    let args = p.args().unwrap();
+    let array_buffer = args.get(1).unwrap().msgpack().unwrap();
+    assert_eq!(array_buffer[..], *b"\xc7\x03\x00\x05\x06\x07");
+    assert_eq!(array_buffer.as_ptr(), bytes[15..].as_ptr());
+    // A Buffer is what the encoder writes for a placeholder anyway.
+    assert_eq!(args.get(2).unwrap().msgpack(), None);
+    // Integers in notepack's own widths, strings, keys: nothing kept.
+    for s in &SAMPLES[3..] {
+        let p = mp(&hex(s.hex)).unwrap();
+        assert!(
+            p.args().unwrap().iter().all(|a| a.msgpack().is_none()),
+            "{}",
+            s.hex
+        );
+    }
+    // Long values are kept without checking.
+    let long = "x".repeat(100);
+    let bytes = encode_msgpack(&Packet::event("/", Args::event("e").with_string(&long)));
+    let p = mp(&bytes).unwrap();
+    assert_eq!(
+        p.args().unwrap().get(1).unwrap().msgpack().unwrap().len(),
+        102
+    );
+    assert_eq!(encode_msgpack(&p), bytes);
+    // Text arguments never carry MessagePack, and RawJson stays small.
+    assert_eq!(std::mem::size_of::<RawJson>(), std::mem::size_of::<Bytes>());
+}
+
+#[test]
+fn msgpack_odd_encodings_go_back_as_they_came() {
+    let packet_with = |data: &[u8]| {
+        let mut v = b"\x83\xa4type\x02\xa4data".to_vec();
+        v.extend_from_slice(data);
+        v.extend_from_slice(b"\xa3nsp\xa1/");
+        Bytes::from(v)
+    };
+    for data in [
+        // float 32, float 64 holding an integer, uint 8 for 5, int 64 for -1
+        &b"\x95\xa1e\xca\x3d\xcc\xcc\xcd\xcb\x3f\xf0\0\0\0\0\0\0\xcc\x05\xd3\xff\xff\xff\xff\xff\xff\xff\xff"[..],
+        // str 8 for "k", bin 16, an integer map key, fixext 1 type 0 with data 7
+        b"\x95\xa1e\xd9\x01k\xc5\x00\x01\xaa\x81\x07\xc0\xd4\x00\x07",
+        // other extension types, a Date out of JavaScript's range
+        b"\x94\xa1e\xd5\x05\xaa\xbb\xc7\x01\xfe\xcc\xd7\x00\x7f\xff\xff\xff\xff\xff\xff\xff",
+        // map 16 with one key, array 32 with one element, undefined values
+        b"\x93\xa1e\xde\x00\x02\xa1a\xd4\x00\x00\xa1b\x01\xdd\x00\x00\x00\x01\xd4\x00\x00",
+    ] {
+        let bytes = packet_with(data);
+        let p = mp(&bytes).unwrap_or_else(|e| panic!("{data:x?}: {e}"));
+        assert_eq!(encode_msgpack(&p), bytes, "{data:x?}");
+        // The text form is JSON, and reads back as the same view.
+        let (text, attachments) = p.encode();
+        assert_eq!(decode(&text, &attachments).unwrap(), p, "{text}");
+    }
+    let p = mp(&packet_with(
+        b"\x93\xa1e\xde\x00\x02\xa1a\xd4\x00\x00\xa1b\x01\xdd\x00\x00\x00\x01\xd4\x00\x00",
+    ))
+    .unwrap();
+    assert_eq!(p.encode().0, r#"2["e",{"b":1},[null]]"#);
+}
+
+#[test]
+fn msgpack_values_as_serde_sees_them() {
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Nested {
+        a: (Option<f64>, Option<f64>, Bytes),
+        u: Option<u8>,
+        d: String,
+        z: f64,
+        k: i8,
+    }
+    let p = mp(&hex(SAMPLES[2].hex)).unwrap();
+    let args = p.args().unwrap();
+    let nested: Nested = args.deserialize(1).unwrap();
+    assert_eq!(
+        nested,
+        Nested {
+            a: (None, None, Bytes::from_static(&[9])),
+            u: None,
+            d: "2023-11-14T22:13:20.123Z".into(),
+            z: 1.5,
+            k: -1,
+        }
+    );
+    // undefined, NaN and the infinities are null: None, (), not an f64.
+    let p = mp(&hex(SAMPLES[0].hex)).unwrap();
+    let args = p.args().unwrap();
+    let values: (Option<f64>, (), Option<f64>, Option<f64>) = args.deserialize_from(1).unwrap();
+    assert_eq!(values, (None, (), None, None));
+    assert!(args.deserialize::<f64>(2).is_err());
+    // ArrayBuffer and Buffer are both bytes.
+    let p = mp(&hex(SAMPLES[1].hex)).unwrap();
+    let args = p.args().unwrap();
+    let (ab, buf): (Bytes, Bytes) = args.deserialize_from(1).unwrap();
+    assert_eq!((&ab[..], &buf[..]), (&[5, 6, 7][..], &[1, 2, 3][..]));
+    assert_eq!(args.binary_arg(1), Some(&Bytes::from_static(&[5, 6, 7])));
+    assert_eq!(p.event_name().as_deref(), Some("e"));
+}
+
+#[test]
+fn msgpack_arguments_passed_on_as_a_server_does() {
+    // The server takes the name off and puts another on, keeping the
+    // attachments: what comes out is what notepack writes for the new
+    // arguments.
+    let rename = |p: &Packet, name: &str| {
+        let (mut raw, attachments) = p.args().unwrap().clone().into_parts();
+        raw[0] = RawJson::string(name);
+        Args::from_parts(raw, attachments)
+    };
+    // ["back", undefined, NaN, Infinity, -Infinity]
+    let p = mp(&hex(SAMPLES[0].hex)).unwrap();
+    assert_eq!(
+        encode_msgpack(&Packet::event("/", rename(&p, "back"))),
+        hex(
+            "83a47479706502a46461746195a46261636bd40000cb7ff8000000000000cb7ff0000000000000cbfff0000000000000a36e7370a12f"
+        )
+    );
+    // An ack with [ArrayBuffer [5, 6, 7], Buffer [1, 2, 3]], id 9:
+    // {type: 3, data: [...], id: 9, nsp: "/"}
+    let p = mp(&hex(SAMPLES[1].hex)).unwrap();
+    let (mut raw, attachments) = p.args().unwrap().clone().into_parts();
+    raw.remove(0);
+    let ack = Packet::ack("/", 9, Args::from_parts(raw, attachments));
+    assert_eq!(
+        encode_msgpack(&ack),
+        hex("84a47479706503a46461746192c70300050607c403010203a2696409a36e7370a12f")
+    );
+    assert_eq!(
+        ack.encode().0,
+        r#"62-9[{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#
+    );
+    // Mixed with values built in Rust: each goes out its own way.
+    let nan = mp(&hex(SAMPLES[0].hex))
+        .unwrap()
+        .args()
+        .unwrap()
+        .get(2)
+        .unwrap()
+        .clone();
+    let mut args = Args::event("m").with(&1.5).unwrap();
+    args.push_raw(nan.clone());
+    args.push_binary(Bytes::from_static(b"\x01"));
+    let p = Packet::event("/", args);
+    assert_eq!(
+        encode_msgpack(&p)[..],
+        *b"\x83\xa4type\x02\xa4data\x94\xa1m\xcb\x3f\xf8\0\0\0\0\0\0\xcb\x7f\xf8\0\0\0\0\0\0\xc4\x01\x01\xa3nsp\xa1/"
+    );
+    assert_eq!(
+        p.encode().0,
+        r#"51-["m",1.5,null,{"_placeholder":true,"num":0}]"#
+    );
+    // Without its MessagePack, NaN is the null its JSON says.
+    let p = Packet::event("/", Args::event("m").with_raw(nan.without_msgpack()));
+    assert_eq!(
+        encode_msgpack(&p)[..],
+        *b"\x83\xa4type\x02\xa4data\x92\xa1m\xc0\xa3nsp\xa1/"
+    );
+}
+
+#[test]
+fn msgpack_connect_and_connect_error_values_keep_their_bytes() {
+    // {type: 0, data: {token: "t", n: NaN, u: undefined}, nsp: "/"}
+    let bytes = hex(
+        "83a47479706500a46461746183a5746f6b656ea174a16ecb7ff8000000000000a175d40000a36e7370a12f",
+    );
+    let p = mp(&bytes).unwrap();
+    assert_eq!(p.value().unwrap(), r#"{"token":"t","n":null}"#);
+    assert_eq!(encode_msgpack(&p), bytes);
+    assert_eq!(p.encode().0, r#"0{"token":"t","n":null}"#);
+    // Echoed as an argument (the conformance server's "auth" event).
+    let args = Args::event("auth").with_raw(p.value().unwrap().clone());
+    let mut expected = b"\x83\xa4type\x02\xa4data\x92\xa4auth".to_vec();
+    expected.extend_from_slice(&bytes[12..bytes.len() - 6]);
+    expected.extend_from_slice(b"\xa3nsp\xa1/");
+    assert_eq!(encode_msgpack(&Packet::event("/", args))[..], expected[..]);
+}
+
+#[test]
+fn msgpack_kept_bytes_are_bounded_by_the_input() {
+    // The worst cases of values that keep their MessagePack: two bytes
+    // the encoder would write as one (uint 8 for 5, int 8 for -32: three
+    // bytes of JSON, the most such two bytes give), undefined.
+    let cases: [&[u8]; 4] = [
+        b"\xcc\x05",
+        b"\xd0\xe0",
+        b"\xd4\x00\x00",
+        b"\x91\xd4\x00\x00",
+    ];
+    for item in cases {
+        let n = 10_000;
+        let mut v = b"\x83\xa4type\x02\xa4data\xdc".to_vec();
+        v.extend_from_slice(&u16::try_from(n + 1).unwrap().to_be_bytes());
+        v.extend_from_slice(b"\xa1e");
+        for _ in 0..n {
+            v.extend_from_slice(item);
+        }
+        v.extend_from_slice(b"\xa3nsp\xa1/");
+        let len = v.len();
+        let bytes = Bytes::from(v);
+        let p = decode_msgpack(&bytes, &DecoderConfig::default()).unwrap();
+        let args = p.args().unwrap();
+        assert!(args.iter().skip(1).all(|a| a.msgpack().is_some()));
+        let json: usize = args.iter().map(RawJson::len).sum();
+        // What a kept value adds: its text and MessagePack, and the
+        // reference counts of the `Arc` around them.
+        let per_kept = 2 * std::mem::size_of::<Bytes>() + 2 * std::mem::size_of::<usize>();
+        let shared = args.iter().filter(|a| a.msgpack().is_some()).count() * per_kept;
+        let structs = (args.len() + args.attachments().len()) * std::mem::size_of::<Bytes>();
+        assert!(
+            json + structs + shared <= 60 * len,
+            "{item:x?}: {json} + {structs} + {shared} for {len}"
+        );
+        // (Not assert_eq: the message is long.)
+        assert!(encode_msgpack(&p) == bytes, "{item:x?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 512,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn msgpack_decoded_packets_are_a_fixed_point(
+        values in proptest::collection::vec(node(), 0..3),
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0..3u8), 0..4),
+    ) {
+        // Whatever the decoder accepts, mutated or not, encodes to bytes
+        // that decode to the same packet, whose arguments encode the same
+        // way again.
+        let mut args = Args::event("e");
+        for v in &values {
+            args.push(v).unwrap();
+        }
+        let mut bytes = encode_msgpack(&Packet::event("/n", args).with_id(3)).to_vec();
+        for (at, byte, op) in &edits {
+            let i = at.index(bytes.len() + 1);
+            match op {
+                0 => bytes.insert(i, *byte),
+                1 if i < bytes.len() => { bytes.remove(i); }
+                _ if i < bytes.len() => bytes[i] = *byte,
+                _ => {}
+            }
+        }
+        let config = DecoderConfig::default().max_attachments(usize::MAX);
+        if let Ok(p) = decode_msgpack(&Bytes::from(bytes), &config) {
+            let once = encode_msgpack(&p);
+            let again = decode_msgpack(&once, &config).unwrap();
+            prop_assert_eq!(&again, &p);
+            prop_assert_eq!(encode_msgpack(&again), once);
+            let (text, attachments) = p.encode();
+            let from_text = decode_with(config, &text, &attachments).unwrap();
+            prop_assert_eq!(from_text, p);
+        }
+    }
+}
