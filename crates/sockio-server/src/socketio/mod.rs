@@ -21,10 +21,23 @@
 //!
 //! # Ordering
 //!
-//! Handlers run on the task that reads the client's transport, one packet
-//! at a time: the events of one socket reach its handlers in the order the
-//! client sent them. A handler must not block; hand long work to a task
-//! (ordering then holds up to the point where the task is spawned).
+//! The events of one socket reach its handlers in the order the client
+//! sent them, one at a time. Synchronous handlers ([`SocketRef::on`]) run
+//! on the task that reads the client's transport and must not block. Once
+//! a socket has an asynchronous handler ([`SocketRef::on_async`]), all its
+//! events go through a queue of its own, run by one task: each handler
+//! starts when the previous one of that socket has finished, so a slow
+//! handler holds up its own socket and no other.
+//!
+//! # Rooms, broadcasts, clusters
+//!
+//! Each namespace keeps its rooms in an [`Adapter`](sockio_core::adapter::Adapter):
+//! in memory by default, shared between servers with a remote adapter
+//! (see [`SocketIoBuilder::adapter`]). The operators ([`BroadcastOperator`])
+//! go through it: `to`, `except`, `local`, `volatile`, `compress`,
+//! `timeout` + `emit_with_ack`, `fetch_sockets`, `sockets_join`,
+//! `sockets_leave`, `disconnect_sockets`. A broadcast is encoded once and
+//! the same frames go to every receiver.
 
 mod ack;
 mod broadcast;
@@ -34,6 +47,7 @@ mod dynamic;
 mod emit;
 mod handshake;
 mod namespace;
+mod queue;
 mod reason;
 mod remote;
 mod socket;

@@ -18,10 +18,19 @@ use super::client::Client;
 use super::emit::SocketEmit;
 use super::handshake::Handshake;
 use super::namespace::Namespace;
+use super::queue::{self, Job};
 use super::reason::DisconnectReason;
 use super::{IoInner, SocketIo};
 
 pub(crate) type EventHandler = Arc<dyn Fn(SocketRef, Args, Option<AckSender>) + Send + Sync>;
+type AsyncEventHandler = Arc<dyn Fn(SocketRef, Args, Option<AckSender>) -> Job + Send + Sync>;
+
+/// An event handler: run on the reader's task, or on the socket's queue.
+#[derive(Clone)]
+enum Handler {
+    Sync(EventHandler),
+    Async(AsyncEventHandler),
+}
 type LifecycleHandler = Box<dyn FnOnce(SocketRef, DisconnectReason) + Send + Sync>;
 type OutgoingHandler = Arc<dyn Fn(&SocketRef, &Args) + Send + Sync>;
 type PacketMiddleware = Arc<dyn Fn(&SocketRef, &Args) -> Result<(), String> + Send + Sync>;
@@ -47,7 +56,9 @@ pub(crate) struct Socket {
     pub(crate) ns: Arc<Namespace>,
     pub(crate) client: Arc<Client>,
     handshake: Handshake,
-    handlers: RwLock<HashMap<String, EventHandler>>,
+    handlers: RwLock<HashMap<String, Handler>>,
+    /// The queue of asynchronous handlers, from the first one registered.
+    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Job>>,
     any_handler: RwLock<Option<EventHandler>>,
     any_outgoing: RwLock<Option<OutgoingHandler>>,
     middlewares: RwLock<Vec<PacketMiddleware>>,
@@ -108,6 +119,7 @@ impl SocketRef {
                 request,
             },
             handlers: RwLock::new(HashMap::new()),
+            queue: std::sync::OnceLock::new(),
             any_handler: RwLock::new(None),
             any_outgoing: RwLock::new(None),
             middlewares: RwLock::new(Vec::new()),
@@ -203,8 +215,40 @@ impl SocketRef {
         F: Fn(Self, Args, Option<AckSender>) + Send + Sync + 'static,
     {
         if let Ok(mut handlers) = self.0.handlers.write() {
-            handlers.insert(event.to_owned(), Arc::new(handler));
+            handlers.insert(event.to_owned(), Handler::Sync(Arc::new(handler)));
         }
+    }
+
+    /// Handles event `event` with an asynchronous handler. The socket's
+    /// events then go through its own queue, run by one task: each handler
+    /// (asynchronous or not) starts once the previous one of this socket
+    /// finished, so events are handled one at a time in the order they
+    /// came, and a slow handler holds up only its own socket. At most 4096
+    /// events may wait; past that the socket is disconnected.
+    pub fn on_async<F, Fut>(&self, event: &str, handler: F)
+    where
+        F: Fn(Self, Args, Option<AckSender>) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.queue();
+        let handler: AsyncEventHandler =
+            Arc::new(move |socket, args, ack| Box::pin(handler(socket, args, ack)));
+        if let Ok(mut handlers) = self.0.handlers.write() {
+            handlers.insert(event.to_owned(), Handler::Async(handler));
+        }
+    }
+
+    /// The socket's handler queue, started on first use. A panicking
+    /// handler disconnects its socket, as a synchronous one does.
+    fn queue(&self) -> &tokio::sync::mpsc::Sender<Job> {
+        self.0.queue.get_or_init(|| {
+            let weak = Arc::downgrade(&self.0);
+            queue::spawn(move || {
+                if let Some(socket) = weak.upgrade() {
+                    Self(socket).disconnect();
+                }
+            })
+        })
     }
 
     /// Handles event `event` with its arguments deserialized into `T`: one
@@ -577,16 +621,43 @@ impl SocketRef {
             .ok()
             .and_then(|h| h.get(&name).cloned());
         let ack = id.map(|id| AckSender::new(self.clone(), id));
-        match handler {
-            Some(handler) => {
-                let socket = self.clone();
-                self.guard(move || handler(socket, without_event_name(args), ack));
+        let socket = self.clone();
+        let job: Box<dyn FnOnce() -> Option<Job> + Send> = match handler {
+            Some(Handler::Sync(handler)) => Box::new(move || {
+                handler(socket, without_event_name(args), ack);
+                None
+            }),
+            Some(Handler::Async(handler)) => {
+                Box::new(move || Some(handler(socket, without_event_name(args), ack)))
             }
             None => {
-                let any = self.0.any_handler.read().ok().and_then(|h| h.clone());
-                if let Some(any) = any {
-                    let socket = self.clone();
-                    self.guard(move || any(socket, args, ack));
+                let Some(any) = self.0.any_handler.read().ok().and_then(|h| h.clone()) else {
+                    return;
+                };
+                Box::new(move || {
+                    any(socket, args, ack);
+                    None
+                })
+            }
+        };
+        match self.0.queue.get() {
+            None => self.guard(move || {
+                // No queue: only synchronous handlers exist.
+                let _ = job();
+            }),
+            Some(queue) => {
+                let work: Job = Box::pin(async move {
+                    if let Some(future) = job() {
+                        future.await;
+                    }
+                });
+                if queue.try_send(work).is_err() {
+                    tracing::warn!(
+                        target: "sockio_server::socketio",
+                        socket = %self.id(),
+                        "too many events waiting for their handlers; socket disconnected"
+                    );
+                    self.disconnect();
                 }
             }
         }

@@ -1,0 +1,49 @@
+//! The per-socket event queue that runs asynchronous handlers: one task per
+//! socket (created with its first asynchronous handler), running the
+//! socket's events one after another in the order they arrived. A handler
+//! that never completes holds up its own socket only.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::sync::mpsc;
+
+/// One event's work.
+pub(crate) type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// Most events one socket may have waiting for its handlers; past it the
+/// socket is disconnected (the client sends faster than its handlers run).
+pub(crate) const MAX_QUEUED_EVENTS: usize = 4096;
+
+/// Starts a socket's queue; `on_panic` runs (on the queue's task) when a
+/// job panics, and the queue goes on.
+pub(crate) fn spawn(on_panic: impl Fn() + Send + 'static) -> mpsc::Sender<Job> {
+    let (tx, mut rx) = mpsc::channel::<Job>(MAX_QUEUED_EVENTS);
+    tokio::spawn(async move {
+        while let Some(job) = rx.recv().await {
+            if (CatchUnwind { inner: job }).await.is_err() {
+                on_panic();
+            }
+        }
+    });
+    tx
+}
+
+/// A future whose panic becomes an `Err`.
+struct CatchUnwind {
+    inner: Job,
+}
+
+impl Future for CatchUnwind {
+    type Output = Result<(), ()>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let inner = &mut self.inner;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
+            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+            Ok(Poll::Pending) => Poll::Pending,
+            Err(_) => Poll::Ready(Err(())),
+        }
+    }
+}
