@@ -308,3 +308,52 @@ async fn namespaces_per_client_are_bounded() {
     send(&mut ws, "1/n0,").await;
     join(&mut ws, "/n3", None).await;
 }
+
+#[tokio::test]
+async fn server_wide_and_asynchronous_middlewares() {
+    use sockio_server::socketio::ConnectError;
+    let io = SocketIo::builder().build();
+    io.use_middleware(|socket| {
+        if socket.handshake().auth.as_str().contains("token") {
+            Ok(())
+        } else {
+            Err(ConnectError::new("no token"))
+        }
+    });
+    let (release, gate) = tokio::sync::watch::channel(false);
+    io.ns("/slow", |socket: SocketRef| {
+        let user: String = socket.data().unwrap();
+        socket.emit("hello", &user);
+    })
+    .use_async_middleware(move |socket| {
+        let mut gate = gate.clone();
+        async move {
+            // Waits until the test lets it go: a slow auth service.
+            gate.wait_for(|open| *open).await.unwrap();
+            socket.set_data("ann").unwrap();
+            Ok(())
+        }
+    });
+    io.ns("/boom", |_socket: SocketRef| {})
+        .use_middleware(|_| panic!("middleware bug"));
+    io.dyn_ns("/d{n}", |_socket: SocketRef| {});
+    let addr = start(&io).await;
+    let mut ws = open(addr).await;
+    send(&mut ws, "0/d1,").await;
+    assert_eq!(next(&mut ws).await, r#"4/d1,{"message":"no token"}"#);
+    send(&mut ws, r#"0/slow,{"token":1}"#).await;
+    // A second CONNECT while the first is being handled is ignored.
+    send(&mut ws, r#"0/slow,{"token":1}"#).await;
+    // Other namespaces go on meanwhile.
+    send(&mut ws, r#"0/boom,{"token":1}"#).await;
+    assert_eq!(
+        next(&mut ws).await,
+        r#"4/boom,{"message":"middleware failure"}"#
+    );
+    release.send(true).unwrap();
+    let reply = next(&mut ws).await;
+    assert!(reply.starts_with(r#"0/slow,{"sid":"#), "{reply}");
+    assert_eq!(next(&mut ws).await, r#"2/slow,["hello","ann"]"#);
+    join(&mut ws, "/d2", Some(r#"{"token":2}"#)).await;
+    assert_eq!(io.of("/slow").unwrap().socket_count(), 1);
+}

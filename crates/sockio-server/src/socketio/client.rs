@@ -39,6 +39,7 @@ impl EngineHandler for EngineGlue {
             parser: io.config.decoder.parser,
             decoder: Mutex::new(Decoder::new(io.config.decoder.clone())),
             sockets: Mutex::new(HashMap::new()),
+            connecting: Mutex::default(),
             connected_once: AtomicBool::new(false),
         });
         if let Ok(mut clients) = io.clients.lock() {
@@ -87,6 +88,8 @@ pub(crate) struct Client {
     parser: Parser,
     decoder: Mutex<Decoder>,
     sockets: Mutex<HashMap<String, SocketRef>>,
+    /// Namespaces with a CONNECT being handled.
+    connecting: Mutex<std::collections::HashSet<String>>,
     connected_once: AtomicBool,
 }
 
@@ -139,12 +142,30 @@ impl Client {
         }
     }
 
-    /// A CONNECT: finds the namespace (creating a dynamic one), restores
-    /// the session if the client asks and may (connection state recovery),
-    /// runs the middlewares, then answers with the socket id or a
-    /// `connect_error`. Ready at once with the in-memory adapter; a remote
-    /// adapter may make the restore wait.
+    /// A CONNECT. A second one for a namespace the client is connected or
+    /// connecting to is ignored, as the reference does.
     async fn connect(self: Arc<Self>, packet: Packet) {
+        let nsp = packet.nsp.to_string();
+        {
+            let mut connecting = self.connecting.lock().unwrap_or_else(|e| e.into_inner());
+            if self.socket(&nsp).is_some() || !connecting.insert(nsp.clone()) {
+                return;
+            }
+        }
+        self.clone().join(packet).await;
+        self.connecting
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&nsp);
+    }
+
+    /// Finds the namespace (creating a dynamic one), restores the session
+    /// if the client asks and may (connection state recovery), runs the
+    /// middlewares, then answers with the socket id or a `connect_error`.
+    /// Ready at once with the in-memory adapter and synchronous
+    /// middlewares; a remote adapter or an asynchronous middleware may
+    /// make it wait.
+    async fn join(self: Arc<Self>, packet: Packet) {
         let nsp = &*packet.nsp;
         let Some(io) = self.io.upgrade() else { return };
         let auth = match &packet.data {
@@ -159,11 +180,9 @@ impl Client {
             ));
             return;
         };
-        if self.socket(nsp).is_some() {
-            // Already connected: the reference ignores a second CONNECT.
-            return;
-        }
-        if self.socket_count() >= io.config.max_namespaces_per_client {
+        // This namespace is among those connecting.
+        let joined = self.socket_count() + self.connecting.lock().map_or(1, |c| c.len());
+        if joined > io.config.max_namespaces_per_client {
             self.send_packet(&Packet::connect_error(
                 packet.nsp.clone(),
                 "Too many namespaces",
@@ -195,7 +214,15 @@ impl Client {
                 .recovery
                 .as_ref()
                 .is_some_and(|r| r.skip_middlewares);
-        if !skip_middlewares && let Err(refusal) = ns.admit(&socket) {
+        let admitted = if skip_middlewares {
+            Ok(())
+        } else {
+            ns.admit(&socket).await
+        };
+        if self.esock.is_closed() {
+            return;
+        }
+        if let Err(refusal) = admitted {
             self.send_packet(&Packet::connect_error(
                 packet.nsp.clone(),
                 &refusal.message,

@@ -90,7 +90,24 @@ impl ParentNamespaceRef {
     where
         F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
     {
-        self.parent.handlers.add_middleware(Arc::new(middleware));
+        self.parent
+            .handlers
+            .add_middleware(super::namespace::Middleware::Sync(Arc::new(middleware)));
+        self
+    }
+
+    /// Adds an asynchronous middleware for every child (see
+    /// [`NamespaceRef::use_async_middleware`](super::NamespaceRef::use_async_middleware)).
+    pub fn use_async_middleware<F, Fut>(&self, middleware: F) -> &Self
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.parent
+            .handlers
+            .add_middleware(super::namespace::Middleware::Async(Arc::new(move |s| {
+                Box::pin(middleware(s))
+            })));
         self
     }
 

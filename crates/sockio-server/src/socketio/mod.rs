@@ -73,7 +73,7 @@ use crate::engine::{EngineIo, EngineIoLayer, EngineIoService, NotFound};
 use client::Client;
 use config::SocketIoConfig;
 use dynamic::DynamicNs;
-use namespace::{Handlers, Namespace};
+use namespace::{Handlers, Middleware, Namespace};
 
 /// The Socket.IO server handle: namespaces, and the tower service and layer
 /// to mount. Cheap to clone; use it from HTTP handlers and background tasks
@@ -95,6 +95,8 @@ pub(crate) struct IoInner {
     pub(crate) server_id: String,
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     dynamic: RwLock<Vec<Arc<DynamicNs>>>,
+    /// Middlewares run for every namespace, before the namespace's own.
+    middlewares: RwLock<Vec<Middleware>>,
     /// Connected clients (Engine.IO sessions), by Engine.IO session id.
     clients: Mutex<HashMap<Arc<str>, Arc<Client>>>,
     engine: EngineIo,
@@ -203,6 +205,7 @@ impl SocketIo {
             server_id: crate::engine::new_socket_id(),
             namespaces: RwLock::new(HashMap::new()),
             dynamic: RwLock::new(Vec::new()),
+            middlewares: RwLock::new(Vec::new()),
             clients: Mutex::new(HashMap::new()),
             engine,
             glue: glue.clone(),
@@ -281,6 +284,34 @@ impl SocketIo {
             parent,
             io: Arc::downgrade(&self.inner),
         }
+    }
+
+    /// Adds a middleware run for each connection to any namespace, before
+    /// the namespace's own middlewares, in the order added. It may refuse
+    /// with a [`ConnectError`], which the client gets as `connect_error`.
+    pub fn use_middleware<F>(&self, middleware: F) -> &Self
+    where
+        F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
+    {
+        if let Ok(mut m) = self.inner.middlewares.write() {
+            m.push(Middleware::Sync(Arc::new(middleware)));
+        }
+        self
+    }
+
+    /// Adds an asynchronous middleware run for each connection to any
+    /// namespace (see [`NamespaceRef::use_async_middleware`]).
+    pub fn use_async_middleware<F, Fut>(&self, middleware: F) -> &Self
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        if let Ok(mut m) = self.inner.middlewares.write() {
+            m.push(Middleware::Async(Arc::new(move |s| {
+                Box::pin(middleware(s))
+            })));
+        }
+        self
     }
 
     /// A namespace: registered with [`SocketIo::ns`], or a dynamic child
@@ -459,7 +490,27 @@ impl NamespaceRef {
     where
         F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
     {
-        self.ns.handlers.add_middleware(Arc::new(middleware));
+        self.ns
+            .handlers
+            .add_middleware(Middleware::Sync(Arc::new(middleware)));
+        self
+    }
+
+    /// Adds an asynchronous middleware (a database lookup, a call to an
+    /// auth service), run in order with the others. While it runs, the
+    /// client's other packets for this namespace are not expected (the
+    /// official client sends nothing before the CONNECT reply); packets
+    /// for other namespaces go on. A panic refuses the connection.
+    pub fn use_async_middleware<F, Fut>(&self, middleware: F) -> &Self
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.ns
+            .handlers
+            .add_middleware(Middleware::Async(Arc::new(move |s| {
+                Box::pin(middleware(s))
+            })));
         self
     }
 

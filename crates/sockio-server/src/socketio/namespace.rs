@@ -16,7 +16,49 @@ use super::broadcast::SharedFrames;
 use super::socket::SocketRef;
 
 pub(crate) type ConnectHandler = Arc<dyn Fn(SocketRef) + Send + Sync>;
-pub(crate) type Middleware = Arc<dyn Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync>;
+/// A connection middleware: it sees the socket before its connect handler
+/// and may refuse it.
+#[derive(Clone)]
+pub(crate) enum Middleware {
+    Sync(SyncMiddleware),
+    Async(Arc<dyn Fn(SocketRef) -> AdmitFuture + Send + Sync>),
+}
+
+pub(crate) type SyncMiddleware = Arc<dyn Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync>;
+
+pub(crate) type AdmitFuture =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ConnectError>> + Send>>;
+
+impl Middleware {
+    /// Runs the middleware; a panic refuses the socket.
+    async fn run(&self, socket: &SocketRef) -> Result<(), ConnectError> {
+        let outcome = match self {
+            Self::Sync(m) => {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m(socket))).map_err(|_| ())
+            }
+            Self::Async(m) => super::queue::CatchUnwind(m(socket.clone())).await,
+        };
+        outcome.unwrap_or_else(|()| {
+            tracing::warn!(
+                target: "sockio_server::socketio",
+                socket = %socket.id(),
+                "a connection middleware panicked; connection refused"
+            );
+            Err(ConnectError::new("middleware failure"))
+        })
+    }
+}
+
+/// Runs `middlewares` in order; the first refusal wins.
+pub(crate) async fn run_middlewares(
+    middlewares: &[Middleware],
+    socket: &SocketRef,
+) -> Result<(), ConnectError> {
+    for m in middlewares {
+        m.run(socket).await?;
+    }
+    Ok(())
+}
 pub(crate) type ServerEventHandler = Arc<dyn Fn(Args) + Send + Sync>;
 
 /// A middleware's refusal, sent to the client as `connect_error` with
@@ -124,15 +166,20 @@ impl Namespace {
         })
     }
 
-    /// Runs the middlewares in order; the first refusal wins.
-    pub(crate) fn admit(&self, socket: &SocketRef) -> Result<(), ConnectError> {
-        let middlewares = self
+    /// Runs the server's middlewares, then the namespace's, in order; the
+    /// first refusal wins.
+    pub(crate) async fn admit(&self, socket: &SocketRef) -> Result<(), ConnectError> {
+        if let Some(io) = self.io.upgrade() {
+            let global = io.middlewares.read().map(|m| m.clone()).unwrap_or_default();
+            run_middlewares(&global, socket).await?;
+        }
+        let own = self
             .handlers
             .middlewares
             .read()
             .map(|m| m.clone())
             .unwrap_or_default();
-        middlewares.iter().try_for_each(|m| m(socket))
+        run_middlewares(&own, socket).await
     }
 
     /// Adds a socket (in its own room), so that broadcasts reach it from

@@ -22,7 +22,7 @@ pub(crate) fn spawn(on_panic: impl Fn() + Send + 'static) -> mpsc::Sender<Job> {
     let (tx, mut rx) = mpsc::channel::<Job>(MAX_QUEUED_EVENTS);
     tokio::spawn(async move {
         while let Some(job) = rx.recv().await {
-            if (CatchUnwind { inner: job }).await.is_err() {
+            if CatchUnwind(job).await.is_err() {
                 on_panic();
             }
         }
@@ -31,17 +31,15 @@ pub(crate) fn spawn(on_panic: impl Fn() + Send + 'static) -> mpsc::Sender<Job> {
 }
 
 /// A future whose panic becomes an `Err`.
-struct CatchUnwind {
-    inner: Job,
-}
+pub(crate) struct CatchUnwind<F>(pub(crate) F);
 
-impl Future for CatchUnwind {
-    type Output = Result<(), ()>;
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, ()>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = &mut self.inner;
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
-            Ok(Poll::Ready(())) => Poll::Ready(Ok(())),
+        let inner = &mut self.0;
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Pin::new(inner).poll(cx))) {
+            Ok(Poll::Ready(out)) => Poll::Ready(Ok(out)),
             Ok(Poll::Pending) => Poll::Pending,
             Err(_) => Poll::Ready(Err(())),
         }
