@@ -100,9 +100,21 @@ impl Encoder {
     /// payloads over 125 bytes are cut to 125 (a close reason is already
     /// bounded by [`CloseFrame::new`]).
     pub fn encode(&mut self, msg: &Message, out: &mut BytesMut) {
+        self.encode_with(msg, true, out);
+    }
+
+    /// Like [`Encoder::encode`], but a data message is never compressed:
+    /// RFC 7692 lets the sender choose per message, and an uncompressed
+    /// one goes out with RSV1 clear (the deflate context, if taken over,
+    /// is left as it was).
+    pub fn encode_uncompressed(&mut self, msg: &Message, out: &mut BytesMut) {
+        self.encode_with(msg, false, out);
+    }
+
+    fn encode_with(&mut self, msg: &Message, compress: bool, out: &mut BytesMut) {
         match msg {
-            Message::Text(t) => self.encode_data(OpCode::Text, t.as_bytes(), out),
-            Message::Binary(b) => self.encode_data(OpCode::Binary, b, out),
+            Message::Text(t) => self.encode_data(OpCode::Text, t.as_bytes(), compress, out),
+            Message::Binary(b) => self.encode_data(OpCode::Binary, b, compress, out),
             Message::Ping(p) => {
                 self.encode_frame(OpCode::Ping, true, false, &p[..p.len().min(125)], out);
             }
@@ -116,9 +128,9 @@ impl Encoder {
         }
     }
 
-    fn encode_data(&mut self, opcode: OpCode, payload: &[u8], out: &mut BytesMut) {
+    fn encode_data(&mut self, opcode: OpCode, payload: &[u8], compress: bool, out: &mut BytesMut) {
         match &mut self.deflater {
-            Some(d) if payload.len() >= self.threshold => {
+            Some(d) if compress && payload.len() >= self.threshold => {
                 let mut compressed = BytesMut::with_capacity(payload.len() / 2 + 16);
                 d.compress(payload, &mut compressed);
                 self.encode_frame(opcode, true, true, &compressed, out);
@@ -132,6 +144,17 @@ impl Encoder {
     /// payload, to be written after it without copying (a vectored write
     /// sends both).
     pub fn encode_zero_copy(&mut self, msg: &Message, out: &mut BytesMut) -> Option<Bytes> {
+        self.encode_zero_copy_with(msg, true, out)
+    }
+
+    /// [`Encoder::encode_zero_copy`], compressing only if `compress` (see
+    /// [`Encoder::encode_uncompressed`]).
+    pub(crate) fn encode_zero_copy_with(
+        &mut self,
+        msg: &Message,
+        compress: bool,
+        out: &mut BytesMut,
+    ) -> Option<Bytes> {
         let payload = match msg {
             Message::Text(t) => t.as_bytes(),
             Message::Binary(b) => b,
@@ -140,9 +163,9 @@ impl Encoder {
                 return None;
             }
         };
-        let compress = self.deflater.is_some() && payload.len() >= self.threshold;
+        let compress = compress && self.deflater.is_some() && payload.len() >= self.threshold;
         if self.role == Role::Client || compress || payload.len() < ZERO_COPY_MIN {
-            self.encode(msg, out);
+            self.encode_with(msg, compress, out);
             return None;
         }
         let opcode = if matches!(msg, Message::Text(_)) {

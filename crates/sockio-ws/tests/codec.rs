@@ -230,3 +230,39 @@ proptest! {
         prop_assert_eq!(got, expected);
     }
 }
+
+/// RFC 7692 lets the sender choose per message: an uncompressed message
+/// goes out with RSV1 clear, and the compressed messages around it still
+/// decode (the shared LZ77 window is left as it was).
+#[test]
+fn per_message_choice_of_compression() {
+    let params = DeflateParams::default();
+    let config = Config::default().deflate(DeflateConfig::enabled().threshold(0));
+    let mut enc = Encoder::new(Role::Server, &config, Some(params));
+    let text = Message::text("compressible ".repeat(100));
+    let mut out = BytesMut::new();
+    enc.encode(&text, &mut out);
+    assert_eq!(out[0], 0xc1, "first: compressed, RSV1 set");
+    let first = out.split();
+    enc.encode_uncompressed(&text, &mut out);
+    assert_eq!(out[0], 0x81, "second: RSV1 clear");
+    assert_eq!(&out[4..], text_bytes(&text), "second: the text as it is");
+    let second = out.split();
+    enc.encode(&text, &mut out);
+    assert_eq!(out[0], 0xc1, "third: compressed again");
+    let mut wire = first.to_vec();
+    wire.extend_from_slice(&second);
+    wire.extend_from_slice(&out);
+    let mut client = Decoder::new(Role::Client, &config, Some(params));
+    assert_eq!(
+        decode_all(&mut client, &wire),
+        (vec![text.clone(), text.clone(), text], None)
+    );
+}
+
+fn text_bytes(msg: &Message) -> &[u8] {
+    match msg {
+        Message::Text(t) => t.as_bytes(),
+        _ => unreachable!(),
+    }
+}

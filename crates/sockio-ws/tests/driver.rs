@@ -623,3 +623,52 @@ async fn close_then_drop_does_not_wait_for_the_reply() {
     let (code, _) = expect_close(&mut tcp, &mut buf).await;
     assert_eq!(code, Some(1000));
 }
+
+/// `unwritten` counts what is queued until the transport took it, and
+/// `try_send_uncompressed` skips permessage-deflate for one message.
+#[tokio::test]
+async fn unwritten_until_taken_and_uncompressed_sends() {
+    // 64 bytes of pipe: the writer cannot write the two messages until
+    // the peer reads.
+    let (ours, mut theirs) = tokio::io::duplex(64);
+    let config = Config::default().deflate(DeflateConfig::enabled().threshold(0));
+    let ws = sockio_ws::WebSocketStream::from_raw(
+        ours,
+        Role::Server,
+        &config,
+        Some(DeflateParams::default()),
+    );
+    let writer = ws.writer();
+    assert_eq!(writer.unwritten(), 0);
+    let big = "compressible ".repeat(100);
+    writer
+        .try_send_uncompressed(Message::text(big.clone()))
+        .unwrap();
+    writer.try_send(Message::text(big.clone())).unwrap();
+    assert_eq!(writer.unwritten(), 2);
+    for _ in 0..10 {
+        tokio::task::yield_now().await;
+    }
+    assert_eq!(writer.unwritten(), 2, "still blocked on the pipe");
+    // The first message as it is, RSV1 clear.
+    let mut head = [0u8; 4];
+    theirs.read_exact(&mut head).await.unwrap();
+    assert_eq!(head, [0x81, 126, 0x05, 0x14]);
+    let mut payload = vec![0u8; big.len()];
+    theirs.read_exact(&mut payload).await.unwrap();
+    assert_eq!(payload, big.as_bytes());
+    // The second compressed, RSV1 set.
+    let mut head = [0u8; 2];
+    theirs.read_exact(&mut head).await.unwrap();
+    assert_eq!(head[0], 0xc1);
+    assert!(head[1] < 126, "compressed to {} bytes", head[1]);
+    let mut payload = vec![0u8; usize::from(head[1])];
+    theirs.read_exact(&mut payload).await.unwrap();
+    let mut rounds = 0;
+    while writer.unwritten() > 0 {
+        rounds += 1;
+        assert!(rounds < 1000, "writer never finished");
+        tokio::task::yield_now().await;
+    }
+    drop(ws);
+}

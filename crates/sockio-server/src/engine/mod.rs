@@ -7,6 +7,7 @@
 
 mod config;
 mod errors;
+mod flags;
 mod polling;
 mod query;
 mod service;
@@ -24,6 +25,7 @@ use sockio_core::engine::{CloseReason, Packet, Str, TransportKind};
 
 pub use config::{AllowRequest, Cookie, Cors, EngineServerConfig, HttpCompression};
 pub use errors::EngineError;
+pub use flags::SendFlags;
 pub use service::{EngineBody, EngineIoLayer, EngineIoService, NotFound};
 use session::SessionEntry;
 pub use session::SharedPacket;
@@ -231,28 +233,50 @@ impl EngineSocket {
 
     /// Sends a text message. False once the session is closed.
     pub fn send_text(&self, text: impl Into<Str>) -> bool {
-        self.send(Packet::Message(text.into()))
+        self.send_with(Packet::Message(text.into()), SendFlags::default())
     }
 
     /// Sends a binary message. False once the session is closed.
     pub fn send_binary(&self, data: impl Into<Bytes>) -> bool {
-        self.send(Packet::Binary(data.into()))
+        self.send_with(Packet::Binary(data.into()), SendFlags::default())
     }
 
     /// Sends a packet encoded once for many receivers (see
     /// [`SharedPacket`]). False once the session is closed.
     pub fn send_shared(&self, shared: &SharedPacket) -> bool {
+        self.send_shared_with(shared, SendFlags::default())
+    }
+
+    /// Sends a message (`Packet::Message` or `Packet::Binary`; the other
+    /// packet types belong to the session itself and are refused) with
+    /// `flags`. False when it was not queued: the session is closed, the
+    /// packet is not a message, or it was volatile and the transport not
+    /// ready (see [`SendFlags`]).
+    pub fn send_with(&self, packet: Packet, flags: SendFlags) -> bool {
+        if !matches!(packet, Packet::Message(_) | Packet::Binary(_)) {
+            return false;
+        }
         match self.engine.upgrade() {
-            Some(inner) => session::send_shared(&inner, &self.entry, shared),
+            Some(inner) => session::send(&inner, &self.entry, packet, flags),
             None => false,
         }
     }
 
-    fn send(&self, packet: Packet) -> bool {
+    /// Sends a packet encoded once for many receivers (see
+    /// [`SharedPacket`]) with `flags`. False when it was not queued (as
+    /// [`EngineSocket::send_with`]).
+    pub fn send_shared_with(&self, shared: &SharedPacket, flags: SendFlags) -> bool {
         match self.engine.upgrade() {
-            Some(inner) => session::send(&inner, &self.entry, packet),
+            Some(inner) => session::send_shared(&inner, &self.entry, shared, flags),
             None => false,
         }
+    }
+
+    /// Whether a message sent now would be written at once: the condition
+    /// under which a volatile message is sent rather than dropped (see
+    /// [`SendFlags::volatile`]).
+    pub fn writable(&self) -> bool {
+        self.entry.lock().writable()
     }
 
     /// Closes the session ("forced close").

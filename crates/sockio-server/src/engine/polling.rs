@@ -48,7 +48,7 @@ pub(crate) fn handshake(
         engine: Arc::downgrade(inner),
     };
     inner.handler.on_open(&socket);
-    let mut res = payload_response(&packets, protocol);
+    let mut res = payload_response(&packets, protocol, true);
     set_cookie(inner, &mut res, &sid);
     res
 }
@@ -77,12 +77,20 @@ pub(crate) async fn poll(inner: Arc<Inner>, entry: Arc<SessionEntry>) -> Respons
         changed.as_mut().enable();
         {
             let mut state = entry.lock();
+            let queued = state.core.queued();
             if let Some(packets) = state.core.poll_response() {
                 state.poll_waiting = false;
                 guard.armed = false;
+                // Compressed unless the response is the queue and every
+                // packet in it was sent with `compress: false`.
+                let mut compress = true;
+                if queued > 0 && state.core.queued() == 0 {
+                    compress = state.uncompressed < packets.len();
+                    state.uncompressed = 0;
+                }
                 let protocol = state.core.protocol();
                 entry.process(&inner, state).run(&inner, &entry);
-                return payload_response(&packets, protocol);
+                return payload_response(&packets, protocol, compress);
             }
         }
         changed.await;
@@ -259,13 +267,22 @@ where
     empty(StatusCode::PAYLOAD_TOO_LARGE)
 }
 
+/// Marks a polling response that HTTP compression must leave as it is
+/// (every packet in it was sent with `compress: false`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Uncompressed;
+
 fn payload_response(
     packets: &[sockio_core::engine::Packet],
     protocol: Protocol,
+    compress: bool,
 ) -> Response<Full<Bytes>> {
     let mut body = BytesMut::new();
     encode_payload(packets, protocol, &mut body);
     let mut res = Response::new(Full::new(body.freeze()));
+    if !compress {
+        res.extensions_mut().insert(Uncompressed);
+    }
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=UTF-8"),

@@ -181,7 +181,10 @@ async fn compress(
 ) -> Response<Full<Bytes>> {
     use http_body_util::BodyExt;
     use std::io::Write;
-    if res.status() != StatusCode::OK || res.headers().contains_key(header::CONTENT_ENCODING) {
+    if res.status() != StatusCode::OK
+        || res.headers().contains_key(header::CONTENT_ENCODING)
+        || res.extensions().get::<polling::Uncompressed>().is_some()
+    {
         return res;
     }
     let (mut parts, body) = res.into_parts();

@@ -7,7 +7,7 @@ use sockio_core::engine::{CloseReason, Event, Packet, Session, TransportKind};
 use sockio_ws::WsWriter;
 use tokio::sync::Notify;
 
-use super::{EngineSocket, Inner};
+use super::{EngineSocket, Inner, SendFlags};
 use crate::engine::websocket::packet_to_ws;
 
 /// The clock every session runs on: tokio's, so that tests with a paused
@@ -30,6 +30,36 @@ pub(crate) struct SessionState {
     pub(crate) post_active: bool,
     /// The WebSocket the session writes to, once on WebSocket.
     pub(crate) ws: Option<WsWriter>,
+    /// How many of the packets queued for the next poll were sent with
+    /// `compress: false` (a response made only of those is not
+    /// compressed).
+    pub(crate) uncompressed: usize,
+}
+
+impl SessionState {
+    /// Whether a packet sent now is written at once (the reference's
+    /// `transport.writable`): see [`SendFlags::volatile`].
+    pub(crate) fn writable(&self) -> bool {
+        if self.core.is_closed() || self.core.is_upgrading() || self.core.queued() > 0 {
+            return false;
+        }
+        match self.core.transport() {
+            TransportKind::Polling => self.poll_waiting,
+            TransportKind::WebSocket => self
+                .ws
+                .as_ref()
+                .is_some_and(|ws| !ws.is_closed() && ws.unwritten() == 0),
+        }
+    }
+
+    /// The WebSocket a packet can be handed to directly, nothing being
+    /// queued ahead of it in the session.
+    fn direct_ws(&self) -> Option<&WsWriter> {
+        let direct = self.core.transport() == TransportKind::WebSocket
+            && self.core.queued() == 0
+            && !self.core.is_closed();
+        self.ws.as_ref().filter(|_| direct)
+    }
 }
 
 /// A session in the table.
@@ -59,6 +89,7 @@ impl SessionEntry {
                 poll_waiting: false,
                 post_active: false,
                 ws: None,
+                uncompressed: 0,
             }),
             changed: Notify::new(),
         })
@@ -128,6 +159,8 @@ impl SessionEntry {
 /// lets its queue fill up is failed rather than buffered without bound.
 fn flush_ws(state: &mut SessionState) {
     let Some(ws) = state.ws.clone() else { return };
+    // What polling left queued is written as usual from now on.
+    state.uncompressed = 0;
     let protocol = state.core.protocol();
     let mut overflow = false;
     for packet in state.core.drain() {
@@ -194,12 +227,42 @@ pub(crate) async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
     }
 }
 
-/// Queues `packet` on the session and applies the effects.
-pub(crate) fn send(inner: &Arc<Inner>, entry: &Arc<SessionEntry>, packet: Packet) -> bool {
+/// Queues `packet` on the session and applies the effects; see
+/// [`SendFlags`] for what the flags change.
+pub(crate) fn send(
+    inner: &Arc<Inner>,
+    entry: &Arc<SessionEntry>,
+    packet: Packet,
+    flags: SendFlags,
+) -> bool {
     let mut state = entry.lock();
+    if flags.volatile && !state.writable() {
+        return false;
+    }
+    if !flags.compress
+        && let Some(ws) = state.direct_ws()
+    {
+        // Straight to the writer, which alone knows how to skip deflate
+        // for one message; nothing is queued ahead, so order holds.
+        let msg = packet_to_ws(&packet, state.core.protocol());
+        if ws.try_send_uncompressed(msg).is_ok() {
+            return true;
+        }
+        state.core.handle_slow_consumer();
+        entry.process(inner, state).run(inner, entry);
+        return false;
+    }
     let queued = state.core.send(packet);
+    note_uncompressed(&mut state, queued, flags);
     entry.process(inner, state).run(inner, entry);
     queued
+}
+
+/// Counts a packet queued for the next poll with `compress: false`.
+fn note_uncompressed(state: &mut SessionState, queued: bool, flags: SendFlags) {
+    if queued && !flags.compress && state.core.transport() == TransportKind::Polling {
+        state.uncompressed += 1;
+    }
 }
 
 /// Sends a packet whose WebSocket frame was encoded once for many
@@ -210,13 +273,14 @@ pub(crate) fn send_shared(
     inner: &Arc<Inner>,
     entry: &Arc<SessionEntry>,
     shared: &SharedPacket,
+    flags: SendFlags,
 ) -> bool {
     let mut state = entry.lock();
-    let direct = state.core.transport() == TransportKind::WebSocket
-        && state.core.protocol() == sockio_core::engine::Protocol::V4
-        && state.core.queued() == 0
-        && !state.core.is_closed();
-    if let (true, Some(ws)) = (direct, state.ws.as_ref()) {
+    if flags.volatile && !state.writable() {
+        return false;
+    }
+    let v4 = state.core.protocol() == sockio_core::engine::Protocol::V4;
+    if let Some(ws) = state.direct_ws().filter(|_| v4) {
         if ws.try_send_frame(shared.frame.clone()).is_ok() {
             return true;
         }
@@ -225,6 +289,7 @@ pub(crate) fn send_shared(
         return false;
     }
     let queued = state.core.send(shared.packet.clone());
+    note_uncompressed(&mut state, queued, flags);
     entry.process(inner, state).run(inner, entry);
     queued
 }

@@ -2,7 +2,7 @@
 //! handshake.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -13,6 +13,9 @@ use tokio::time::Instant;
 pub(crate) struct Shared {
     /// Set by whoever queues the one close frame this endpoint sends.
     close_claimed: AtomicBool,
+    /// Items pushed on the write queue and not yet written to the
+    /// transport (queued, or taken by the writer task and in flight).
+    unwritten: AtomicUsize,
     state: Mutex<State>,
     /// Woken on every change of `state`.
     changed: Notify,
@@ -36,6 +39,26 @@ impl Shared {
     /// Whether a close frame was queued (by either half).
     pub(crate) fn close_claimed(&self) -> bool {
         self.close_claimed.load(Ordering::Acquire)
+    }
+
+    /// Counts an item about to be pushed on the write queue.
+    pub(crate) fn add_unwritten(&self) {
+        self.unwritten.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Uncounts `n` items: written, or never queued.
+    pub(crate) fn sub_unwritten(&self, n: usize) {
+        // Saturating: a count can never go below what was added.
+        let _ = self
+            .unwritten
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                Some(u.saturating_sub(n))
+            });
+    }
+
+    /// Items queued and not yet written.
+    pub(crate) fn unwritten(&self) -> usize {
+        self.unwritten.load(Ordering::Acquire)
     }
 
     fn update(&self, f: impl FnOnce(&mut State)) {

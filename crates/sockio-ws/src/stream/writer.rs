@@ -31,7 +31,8 @@ pub(crate) enum AfterClose {
 
 #[derive(Debug)]
 pub(crate) enum Outgoing {
-    Message(Message),
+    /// A message, and whether it may be compressed.
+    Message(Message, bool),
     Fragmented(Message, usize),
     Frame(Bytes),
     Close(Option<CloseFrame>, AfterClose),
@@ -87,10 +88,20 @@ impl WsWriter {
         if self.shared.close_claimed() {
             return Err(Error::ConnectionClosed);
         }
-        self.tx
-            .send(Outgoing::Message(msg))
-            .await
-            .map_err(|_| Error::ConnectionClosed)
+        self.push(Outgoing::Message(msg, true)).await
+    }
+
+    /// As [`WsWriter::send`], but the message is never compressed, even
+    /// when permessage-deflate was negotiated (RFC 7692 lets the sender
+    /// choose per message: its first frame goes out with RSV1 clear).
+    pub async fn send_uncompressed(&self, msg: Message) -> Result<(), Error> {
+        if let Message::Close(frame) = msg {
+            return self.close(frame).await;
+        }
+        if self.shared.close_claimed() {
+            return Err(Error::ConnectionClosed);
+        }
+        self.push(Outgoing::Message(msg, false)).await
     }
 
     /// Queues a data message to be sent as frames of at most `fragment`
@@ -103,10 +114,7 @@ impl WsWriter {
         if self.shared.close_claimed() {
             return Err(Error::ConnectionClosed);
         }
-        self.tx
-            .send(Outgoing::Fragmented(msg, fragment))
-            .await
-            .map_err(|_| Error::ConnectionClosed)
+        self.push(Outgoing::Fragmented(msg, fragment)).await
     }
 
     /// Queues a message without waiting; fails when the queue is full.
@@ -114,7 +122,25 @@ impl WsWriter {
         if self.shared.close_claimed() {
             return Err(TrySendError::Closed);
         }
-        self.try_push(Outgoing::Message(msg))
+        self.try_push(Outgoing::Message(msg, true))
+    }
+
+    /// [`WsWriter::send_uncompressed`] without waiting; fails when the
+    /// queue is full.
+    pub fn try_send_uncompressed(&self, msg: Message) -> Result<(), TrySendError> {
+        if self.shared.close_claimed() {
+            return Err(TrySendError::Closed);
+        }
+        self.try_push(Outgoing::Message(msg, false))
+    }
+
+    /// How many messages and frames are queued on this connection and not
+    /// yet written to the transport (waiting in the queue, or taken by the
+    /// writer task and not yet accepted by the socket). 0 means a message
+    /// sent now is written at once: the "writable" of the reference
+    /// servers, which drop volatile messages otherwise.
+    pub fn unwritten(&self) -> usize {
+        self.shared.unwritten()
     }
 
     /// Queues a complete pre-encoded frame, such as one made by
@@ -128,10 +154,7 @@ impl WsWriter {
         if self.shared.close_claimed() {
             return Err(Error::ConnectionClosed);
         }
-        self.tx
-            .send(Outgoing::Frame(frame))
-            .await
-            .map_err(|_| Error::ConnectionClosed)
+        self.push(Outgoing::Frame(frame)).await
     }
 
     /// [`WsWriter::send_frame`] without waiting.
@@ -143,10 +166,26 @@ impl WsWriter {
     }
 
     fn try_push(&self, item: Outgoing) -> Result<(), TrySendError> {
-        self.tx.try_send(item).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => TrySendError::Full,
-            mpsc::error::TrySendError::Closed(_) => TrySendError::Closed,
+        self.shared.add_unwritten();
+        self.tx.try_send(item).map_err(|e| {
+            self.shared.sub_unwritten(1);
+            match e {
+                mpsc::error::TrySendError::Full(_) => TrySendError::Full,
+                mpsc::error::TrySendError::Closed(_) => TrySendError::Closed,
+            }
         })
+    }
+
+    /// Queues `item`, waiting for room; counted as unwritten from the
+    /// start (a cancelled wait uncounts it).
+    async fn push(&self, item: Outgoing) -> Result<(), Error> {
+        let mut counted = Counted::new(&self.shared);
+        self.tx
+            .send(item)
+            .await
+            .map_err(|_| Error::ConnectionClosed)?;
+        counted.keep();
+        Ok(())
     }
 
     /// Starts the close handshake: queues a close frame after everything
@@ -166,17 +205,14 @@ impl WsWriter {
         frame: Option<CloseFrame>,
         after: AfterClose,
     ) -> Result<(), Error> {
-        self.tx
-            .send(Outgoing::Close(frame, after))
-            .await
-            .map_err(|_| Error::ConnectionClosed)
+        self.push(Outgoing::Close(frame, after)).await
     }
 
     /// Queues a pong (or drops it when the queue is full: only the latest
     /// pong matters, RFC 6455 section 5.5.3).
     pub(crate) fn pong(&self, payload: Bytes) {
         if !self.shared.close_claimed() {
-            let _ = self.tx.try_send(Outgoing::Message(Message::Pong(payload)));
+            let _ = self.try_push(Outgoing::Message(Message::Pong(payload), true));
         }
     }
 
@@ -189,6 +225,35 @@ impl WsWriter {
     /// our side).
     pub async fn closed(&self) {
         self.tx.closed().await;
+    }
+}
+
+/// An item counted as unwritten until it is known to be queued.
+struct Counted<'a> {
+    shared: &'a Shared,
+    queued: bool,
+}
+
+impl<'a> Counted<'a> {
+    fn new(shared: &'a Shared) -> Self {
+        shared.add_unwritten();
+        Self {
+            shared,
+            queued: false,
+        }
+    }
+
+    /// The item is in the queue: the writer uncounts it once written.
+    fn keep(&mut self) {
+        self.queued = true;
+    }
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        if !self.queued {
+            self.shared.sub_unwritten(1);
+        }
     }
 }
 
@@ -212,7 +277,8 @@ async fn write_loop<W>(
     let mut scratch = BytesMut::new();
     let mut shutdown = role == Role::Server;
     loop {
-        if rx.recv_many(&mut batch, BATCH).await == 0 {
+        let taken = rx.recv_many(&mut batch, BATCH).await;
+        if taken == 0 {
             break;
         }
         let mut close = None;
@@ -222,8 +288,8 @@ async fn write_loop<W>(
             }
             match item {
                 Outgoing::Frame(frame) => bufs.push(frame),
-                Outgoing::Message(msg) => {
-                    let payload = encoder.encode_zero_copy(&msg, &mut scratch);
+                Outgoing::Message(msg, compress) => {
+                    let payload = encoder.encode_zero_copy_with(&msg, compress, &mut scratch);
                     bufs.push(scratch.split().freeze());
                     bufs.extend(payload);
                 }
@@ -242,6 +308,7 @@ async fn write_loop<W>(
             shutdown = false;
             break;
         }
+        shared.sub_unwritten(taken);
         if let Some(after) = close {
             shared.set_close_sent();
             match after {
