@@ -5,6 +5,7 @@
 //! namespaces.
 
 mod sio;
+mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -356,4 +357,45 @@ async fn server_wide_and_asynchronous_middlewares() {
     assert_eq!(next(&mut ws).await, r#"2/slow,["hello","ann"]"#);
     join(&mut ws, "/d2", Some(r#"{"token":2}"#)).await;
     assert_eq!(io.of("/slow").unwrap().socket_count(), 1);
+}
+
+#[tokio::test]
+async fn volatile_emits_wait_for_nobody() {
+    use support::{Conn, get, post, sid_of_open_packet};
+    let (tx, mut sockets) = tokio::sync::mpsc::unbounded_channel();
+    let io = SocketIo::builder().build();
+    io.ns("/", move |socket: SocketRef| {
+        let _ = tx.send(socket);
+    });
+    let addr = start(&io).await;
+    let mut conn = Conn::connect(addr).await;
+    conn.send(get("/socket.io/?EIO=4&transport=polling", &[]))
+        .await;
+    let sid = sid_of_open_packet(&conn.response().await.body);
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    conn.send(post(&path, &[], b"40")).await;
+    assert_eq!(conn.response().await.body, b"ok");
+    conn.send(get(&path, &[])).await;
+    assert!(conn.response().await.body.starts_with(b"40{\"sid\""));
+    let socket = sockets.recv().await.unwrap();
+
+    // No poll waiting: a volatile emit is dropped, a plain one queued.
+    assert!(!socket.volatile().emit("dropped", &1));
+    // A volatile broadcast too (the poll below gets only "kept").
+    io.of("/").unwrap().volatile().emit("dropped", &2);
+    assert!(socket.emit("kept", &3));
+    conn.send(get(&path, &[])).await;
+    assert_eq!(conn.response().await.body, b"42[\"kept\",3]");
+
+    // A poll waiting with nothing queued: the volatile emit goes out.
+    let mut poll = Conn::connect(addr).await;
+    poll.send(get(&path, &[])).await;
+    // Wait until the server holds the poll: the session becomes writable.
+    let live = async {
+        while !socket.volatile().emit("live", &4) {
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::time::timeout(sio::IO_TIMEOUT, live).await.unwrap();
+    assert_eq!(poll.response().await.body, b"42[\"live\",4]");
 }

@@ -15,7 +15,7 @@ use sockio_core::socket::{Data, Decoder, Encoded, Packet, PacketKind, Parser, Ra
 use super::IoInner;
 use super::reason::DisconnectReason;
 use super::socket::SocketRef;
-use crate::engine::{EngineHandler, EngineSocket, SharedPacket};
+use crate::engine::{EngineHandler, EngineSocket, SendFlags, SharedPacket};
 
 /// Where the Engine.IO handler finds the server; emptied by `close` so that
 /// the server and its engine do not keep each other alive.
@@ -326,24 +326,25 @@ impl Client {
     }
 }
 
+/// The Engine.IO flags of an emit's flags.
+fn send_flags(flags: &BroadcastFlags) -> SendFlags {
+    SendFlags::new()
+        .volatile(flags.volatile)
+        .compress(flags.compress)
+}
+
 /// Sends one Engine.IO message with the emit's flags.
 fn engine_send(
     esock: &EngineSocket,
     packet: sockio_core::engine::Packet,
     flags: &BroadcastFlags,
 ) -> bool {
-    let _ = flags;
-    match packet {
-        sockio_core::engine::Packet::Message(text) => esock.send_text(text),
-        sockio_core::engine::Packet::Binary(data) => esock.send_binary(data),
-        _ => false,
-    }
+    esock.send_with(packet, send_flags(flags))
 }
 
 /// Sends one shared Engine.IO message with the emit's flags.
 fn engine_send_shared(esock: &EngineSocket, frame: &SharedPacket, flags: &BroadcastFlags) -> bool {
-    let _ = flags;
-    esock.send_shared(frame)
+    esock.send_shared_with(frame, send_flags(flags))
 }
 
 /// Runs `future` to completion right here if it never waits (the usual
