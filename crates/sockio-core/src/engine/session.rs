@@ -424,6 +424,19 @@ impl Session {
     /// finish upgrading); the final packet once the session closed.
     pub fn poll_response(&mut self) -> Option<Vec<Packet>> {
         if self.closed.is_some() {
+            // A server-side close lets what was sent before it go first, in
+            // a response of its own (the reference waits for its write
+            // buffer to drain before closing; socket.io-client handles the
+            // packets of a response on the next tick, after a close in the
+            // same response): a Socket.IO `disconnect(true)` queues a
+            // DISCONNECT per namespace, then closes.
+            let server_close = matches!(
+                self.closed,
+                Some(CloseReason::ForcedClose | CloseReason::ServerShuttingDown)
+            );
+            if server_close && self.final_poll.is_some() && !self.outbox.is_empty() {
+                return Some(self.outbox.drain(..).collect());
+            }
             return self.final_poll.take().map(|p| vec![p]);
         }
         if self.transport != TransportKind::Polling {

@@ -197,6 +197,32 @@ fn client_close_answers_the_pending_poll_with_noop() {
 }
 
 #[test]
+fn a_server_side_close_delivers_what_was_queued_first() {
+    let t0 = Instant::now();
+    for reason in [CloseReason::ForcedClose, CloseReason::ServerShuttingDown] {
+        let mut s = open(TransportKind::Polling, t0);
+        s.send(Packet::message("41/a,"));
+        s.send(Packet::message("41/b,"));
+        s.close(reason);
+        assert!(!s.send(Packet::message("late")));
+        assert!(s.awaits_final_poll());
+        assert_eq!(
+            s.poll_response(),
+            Some(vec![Packet::message("41/a,"), Packet::message("41/b,")])
+        );
+        assert!(s.awaits_final_poll());
+        assert_eq!(s.poll_response(), Some(vec![Packet::Close]));
+        assert!(!s.awaits_final_poll());
+        assert_eq!(s.poll_response(), None);
+    }
+    // A session that failed owes nothing but its close.
+    let mut s = open(TransportKind::Polling, t0);
+    s.send(Packet::message("x"));
+    s.handle_parse_error();
+    assert_eq!(s.poll_response(), Some(vec![Packet::Close]));
+}
+
+#[test]
 fn server_side_closes_answer_the_pending_poll_with_close() {
     for close in [
         (|s: &mut Session| s.close(CloseReason::ForcedClose)) as fn(&mut Session),
