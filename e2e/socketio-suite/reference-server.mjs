@@ -16,7 +16,7 @@
 // reference implementation. Same command-line convention:
 //
 //   node e2e/socketio-suite/reference-server.mjs --port 3000   (0 = ephemeral)
-//        [--host 127.0.0.1] [--msgpack]
+//        [--host 127.0.0.1] [--msgpack] [--recovery]
 //
 // prints `listening on 127.0.0.1:PORT` on stdout once bound. Socket.IO is
 // served at /socket.io/ (nothing else: the raw Engine.IO echo at /engine.io/
@@ -45,12 +45,44 @@
 //   (CONNECT_ERROR `44/forbidden,{"message":"forbidden","data":{"reason":"test"}}`).
 // - Any other namespace (e.g. "/nope") is unknown: CONNECT_ERROR
 //   `44/nope,{"message":"Invalid namespace"}` (socket.io's own behaviour).
+// - --recovery: connection state recovery is on (`connectionStateRecovery:
+//   {}`: sessions kept 2 min, middlewares skipped on recovery); every event
+//   sent without an ack request then carries an offset as its last argument.
+// - namespace "/rooms" (rooms, broadcast operators, emitWithAck gathering,
+//   fetchSockets, disconnectSockets), and the dynamic namespaces matching
+//   /^\/dyn-\d+$/ (which also emit "hello" with their name on connect).
+//   Nothing is emitted on connect to "/rooms". Each command takes one
+//   object `spec` and an ack; `spec` selects sockets as in
+//   `operator(socket, spec)` below: `from` "io" (default: the socket's
+//   namespace) or "socket" (this socket), then `broadcast` (socket.broadcast),
+//   `to` (rooms, each `.to(room)`), `except` (rooms, each `.except(room)`),
+//   `volatile`. Acks never carry an offset.
+//   - "join" {rooms} / "leave" {rooms}: acknowledged with socket.rooms.
+//   - "whoami": acknowledged with {id, nsp, recovered, rooms}.
+//   - "emit" {...target, event, args}: emits event(...args) to the target,
+//     then acknowledges (no arguments).
+//   - "gather" {...target, timeout, event, args}: target.timeout(timeout)
+//     .emitWithAck(event, ...args); acknowledged with {timedOut: false,
+//     responses} or {timedOut: true, responses} (the first argument of each
+//     client's ack, in arrival order; on a timeout, those that came).
+//   - "sockets-join" / "sockets-leave" {...target, rooms}: socketsJoin /
+//     socketsLeave(rooms), then acknowledges.
+//   - "fetch" {...target}: fetchSockets(), acknowledged with [{id, rooms}].
+//   - "disconnect-sockets" {...target, close}: disconnectSockets(close), then
+//     acknowledges.
+//   - "disconnect-me" {close}: socket.disconnect(close).
+//   - "disconnecting-info" {id}: acknowledged with {reason, rooms} as the
+//     socket `id` of "/rooms" saw them in its "disconnecting" event, or null.
+//   - "emit-parent" {event, args} (dynamic namespaces only): the parent
+//     namespace emits event(...args) to all its children, then acknowledges.
+//   Disconnection reasons of "/rooms" and dynamic sockets go to
+//   "disconnect-reason" too.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import msgpackParser from "socket.io-msgpack-parser";
 
 function parseArgs(argv) {
-  const opts = { port: 3000, host: "127.0.0.1", msgpack: false };
+  const opts = { port: 3000, host: "127.0.0.1", msgpack: false, recovery: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -62,6 +94,7 @@ function parseArgs(argv) {
     else if (a === "--host") opts.host = value();
     else if (a.startsWith("--host=")) opts.host = a.slice(7);
     else if (a === "--msgpack") opts.msgpack = true;
+    else if (a === "--recovery") opts.recovery = true;
     else throw new Error(`unknown argument: ${a}`);
   }
   if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) {
@@ -70,7 +103,7 @@ function parseArgs(argv) {
   return opts;
 }
 
-const { port, host, msgpack } = parseArgs(process.argv.slice(2));
+const { port, host, msgpack, recovery } = parseArgs(process.argv.slice(2));
 
 // As `new Server(3000, ...)` does: an HTTP server answering 404 to every
 // request socket.io does not handle (socket.io takes everything under
@@ -91,6 +124,7 @@ const io = new Server(httpServer, {
   connectTimeout: 1000,
   cors: { origin: "*" },
   ...(msgpack ? { parser: msgpackParser } : {}),
+  ...(recovery ? { connectionStateRecovery: {} } : {}),
 });
 
 // socket id -> reason given by the server when that socket disconnected.
@@ -143,6 +177,99 @@ io.of("/forbidden").use((socket, next) => {
   const err = new Error("forbidden");
   err.data = { reason: "test" };
   next(err);
+});
+
+// ------------------------------------------------- "/rooms" and "/dyn-N"
+
+// socket id -> {reason, rooms} seen in "disconnecting" (the last 10 000).
+const disconnecting = new Map();
+
+// The sockets `spec` selects, as an object with emit/timeout/fetchSockets...:
+// a Namespace, a BroadcastOperator, or the socket itself.
+function operator(socket, spec) {
+  let op = spec.from === "socket" ? socket : socket.nsp;
+  if (spec.broadcast) op = op.broadcast;
+  for (const room of spec.to ?? []) op = op.to(room);
+  for (const room of spec.except ?? []) op = op.except(room);
+  if (spec.volatile) op = op.volatile;
+  return op;
+}
+
+// Registers a command: handler(spec) returns the ack's arguments (or a
+// promise of them); a command sent without an ack request is ignored.
+function command(socket, name, handler) {
+  socket.on(name, async (...args) => {
+    const ack = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    if (!ack) return;
+    ack(...(await handler(args[0] ?? {})));
+  });
+}
+
+function roomsHandlers(socket, parent) {
+  recordReason(socket);
+  socket.on("disconnecting", (reason) => {
+    disconnecting.set(socket.id, { reason, rooms: [...socket.rooms] });
+    if (disconnecting.size > MAX_REASONS) disconnecting.delete(disconnecting.keys().next().value);
+  });
+  command(socket, "join", ({ rooms }) => {
+    socket.join(rooms);
+    return [[...socket.rooms]];
+  });
+  command(socket, "leave", ({ rooms }) => {
+    for (const room of rooms) socket.leave(room);
+    return [[...socket.rooms]];
+  });
+  command(socket, "whoami", () => [
+    { id: socket.id, nsp: socket.nsp.name, recovered: socket.recovered, rooms: [...socket.rooms] },
+  ]);
+  command(socket, "emit", (spec) => {
+    operator(socket, spec).emit(spec.event, ...(spec.args ?? []));
+    return [];
+  });
+  command(socket, "gather", async (spec) => {
+    const op = operator(socket, spec);
+    if (op === socket) return [{ error: "not a broadcast" }];
+    try {
+      const responses = await op.timeout(spec.timeout).emitWithAck(spec.event, ...(spec.args ?? []));
+      return [{ timedOut: false, responses }];
+    } catch (err) {
+      return [{ timedOut: err.message === "operation has timed out", responses: err.responses ?? [] }];
+    }
+  });
+  command(socket, "sockets-join", (spec) => {
+    operator(socket, spec).socketsJoin(spec.rooms);
+    return [];
+  });
+  command(socket, "sockets-leave", (spec) => {
+    operator(socket, spec).socketsLeave(spec.rooms);
+    return [];
+  });
+  command(socket, "fetch", async (spec) => {
+    const found = await operator(socket, spec).fetchSockets();
+    return [found.map((s) => ({ id: s.id, rooms: [...s.rooms] }))];
+  });
+  command(socket, "disconnect-sockets", (spec) => {
+    operator(socket, spec).disconnectSockets(spec.close === true);
+    return [];
+  });
+  command(socket, "disconnecting-info", ({ id }) => [disconnecting.get(id) ?? null]);
+  socket.on("disconnect-me", (spec) => {
+    socket.disconnect(spec?.close === true);
+  });
+  if (parent) {
+    command(socket, "emit-parent", (spec) => {
+      parent.emit(spec.event, ...(spec.args ?? []));
+      return [];
+    });
+  }
+}
+
+io.of("/rooms").on("connection", (socket) => roomsHandlers(socket, null));
+
+const dynamic = io.of(/^\/dyn-\d+$/);
+dynamic.on("connection", (socket) => {
+  socket.emit("hello", socket.nsp.name);
+  roomsHandlers(socket, dynamic);
 });
 
 httpServer.listen(port, host, () => {

@@ -15,6 +15,11 @@
 //!   `disconnect-reason` (sid) acknowledges with the reason that socket
 //!   disconnected with, or null; namespace `/forbidden` refuses every
 //!   connection. `--msgpack` selects the msgpack parser.
+//!   Also namespace `/rooms` and the dynamic namespaces `/dyn-{id}`
+//!   (rooms, broadcast operators, gathered acks, `fetch_sockets`,
+//!   `disconnect_sockets`: the commands are described in
+//!   e2e/socketio-suite/reference-server.mjs, which this mirrors);
+//!   `--recovery` turns on connection state recovery.
 //!
 //! ```text
 //! cargo run --release -p sockio-server --example conformance -- --port 3000
@@ -26,13 +31,18 @@ use std::io::Write as _;
 use std::time::Duration;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Value, json};
 use sockio_core::engine::{EngineConfig, Str};
 use sockio_core::socket::Parser;
 use sockio_server::engine::{Cors, EngineHandler, EngineIo, EngineServerConfig, EngineSocket};
-use sockio_server::socketio::{ConnectError, SocketIo, SocketRef};
+use sockio_server::socketio::{
+    AckSender, Args, BroadcastAckError, BroadcastOperator, ConnectError, ParentNamespaceRef,
+    RecoveryConfig, SocketIo, SocketRef,
+};
 use tower_layer::Layer;
 
 struct Echo;
@@ -60,11 +70,13 @@ impl EngineHandler for Echo {
 async fn main() -> std::io::Result<()> {
     let mut port = 3000u16;
     let mut msgpack = false;
+    let mut recovery = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--port" => port = args.next().and_then(|p| p.parse().ok()).unwrap_or(port),
             "--msgpack" => msgpack = true,
+            "--recovery" => recovery = true,
             _ => {}
         }
     }
@@ -77,7 +89,7 @@ async fn main() -> std::io::Result<()> {
         .path("/engine.io/")
         .cors(Cors::Any);
     let engine_io = EngineIo::new(config, Echo);
-    let io = socket_io(engine, msgpack);
+    let io = socket_io(engine, msgpack, recovery);
     let listener = sockio_server::bind(("127.0.0.1", port)).await?;
     println!("listening on {}", listener.local_addr()?);
     std::io::stdout().flush()?;
@@ -93,8 +105,8 @@ async fn main() -> std::io::Result<()> {
 }
 
 /// The Socket.IO part: `/socket.io/`.
-fn socket_io(engine: EngineConfig, msgpack: bool) -> SocketIo {
-    let io = SocketIo::builder()
+fn socket_io(engine: EngineConfig, msgpack: bool, recovery: bool) -> SocketIo {
+    let mut builder = SocketIo::builder()
         .engine(engine)
         .cors(Cors::Any)
         .connect_timeout(Duration::from_millis(1000))
@@ -102,9 +114,13 @@ fn socket_io(engine: EngineConfig, msgpack: bool) -> SocketIo {
             Parser::Msgpack
         } else {
             Parser::Default
-        })
-        .build();
-    let reasons: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+        });
+    if recovery {
+        builder = builder.connection_state_recovery(RecoveryConfig::default());
+    }
+    let io = builder.build();
+    let reasons: Reasons = Arc::default();
+    rooms_namespaces(&io, &reasons);
     let main_reasons = reasons.clone();
     io.ns("/", move |socket: SocketRef| {
         socket.emit_args("auth", auth_args(&socket));
@@ -153,8 +169,10 @@ fn auth_args(socket: &SocketRef) -> sockio_server::socketio::Args {
     sockio_server::socketio::Args::from_raw(vec![socket.handshake().auth.clone()])
 }
 
+type Reasons = Arc<Mutex<HashMap<String, String>>>;
+
 /// Keeps the reason each socket disconnected with (the last 10 000).
-fn record_reason(socket: &SocketRef, reasons: &Arc<Mutex<HashMap<String, String>>>) {
+fn record_reason(socket: &SocketRef, reasons: &Reasons) {
     let reasons = reasons.clone();
     socket.on_disconnect(move |socket, reason| {
         if let Ok(mut map) = reasons.lock() {
@@ -164,4 +182,237 @@ fn record_reason(socket: &SocketRef, reasons: &Arc<Mutex<HashMap<String, String>
             map.insert(socket.id().to_owned(), reason.as_str().to_owned());
         }
     });
+}
+
+/// What a command of `/rooms` (or `/dyn-{id}`) sends: which sockets
+/// (`from`, `broadcast`, `to`, `except`, `volatile`) and what to do.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Spec {
+    /// "socket": this socket; anything else: its namespace.
+    from: Option<String>,
+    broadcast: bool,
+    to: Vec<String>,
+    except: Vec<String>,
+    volatile: bool,
+    event: String,
+    args: Vec<Value>,
+    /// Milliseconds, for "gather".
+    timeout: u64,
+    rooms: Vec<String>,
+    close: bool,
+    id: String,
+}
+
+/// The sockets a [`Spec`] selects: this socket alone, or an operator.
+enum Target {
+    Socket(SocketRef),
+    Broadcast(BroadcastOperator),
+}
+
+/// As `operator(socket, spec)` in reference-server.mjs.
+fn target(socket: &SocketRef, spec: &Spec) -> Option<Target> {
+    let mut op = if spec.from.as_deref() == Some("socket") {
+        spec.broadcast.then(|| socket.broadcast())
+    } else {
+        let io = socket.io()?;
+        Some(io.of(socket.nsp())?.broadcast())
+    };
+    for room in &spec.to {
+        op = Some(match op {
+            Some(op) => op.to(room.as_str()),
+            None => socket.to(room.as_str()),
+        });
+    }
+    for room in &spec.except {
+        op = Some(match op {
+            Some(op) => op.except(room.as_str()),
+            None => socket.except(room.as_str()),
+        });
+    }
+    Some(match op {
+        Some(op) if spec.volatile => Target::Broadcast(op.volatile()),
+        Some(op) => Target::Broadcast(op),
+        None => Target::Socket(socket.clone()),
+    })
+}
+
+/// The operator a [`Spec`] selects; `None` for the socket alone.
+fn broadcast_target(socket: &SocketRef, spec: &Spec) -> Option<BroadcastOperator> {
+    match target(socket, spec)? {
+        Target::Broadcast(op) => Some(op),
+        Target::Socket(_) => None,
+    }
+}
+
+fn spec_args(spec: &Spec) -> Args {
+    Args::from_serialize(&spec.args).unwrap_or_default()
+}
+
+fn reply(ack: Option<AckSender>, value: &Value) {
+    if let Some(ack) = ack {
+        let _ = ack.send(value);
+    }
+}
+
+fn reply_empty(ack: Option<AckSender>) {
+    if let Some(ack) = ack {
+        ack.send_args(Args::new());
+    }
+}
+
+fn spec_of(args: &Args) -> Spec {
+    args.deserialize(0).unwrap_or_default()
+}
+
+/// The first argument of each gathered acknowledgement (null if none).
+fn first_args(acks: &[Args]) -> Vec<Value> {
+    acks.iter()
+        .map(|a| a.deserialize::<Value>(0).unwrap_or(Value::Null))
+        .collect()
+}
+
+/// Namespace `/rooms` and the dynamic namespaces `/dyn-{id}`.
+fn rooms_namespaces(io: &SocketIo, reasons: &Reasons) {
+    let disconnecting: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
+    let (r, d) = (reasons.clone(), disconnecting.clone());
+    io.ns("/rooms", move |socket: SocketRef| {
+        rooms_handlers(&socket, &r, &d, None);
+    });
+    let parent: Arc<OnceLock<ParentNamespaceRef>> = Arc::default();
+    let (r, d, p) = (reasons.clone(), disconnecting, parent.clone());
+    let dynamic = io.dyn_ns("/dyn-{id}", move |socket: SocketRef| {
+        socket.emit("hello", socket.nsp());
+        rooms_handlers(&socket, &r, &d, p.get().cloned());
+    });
+    let _ = parent.set(dynamic);
+}
+
+fn rooms_handlers(
+    socket: &SocketRef,
+    reasons: &Reasons,
+    disconnecting: &Arc<Mutex<HashMap<String, Value>>>,
+    parent: Option<ParentNamespaceRef>,
+) {
+    record_reason(socket, reasons);
+    let seen = disconnecting.clone();
+    socket.on_disconnecting(move |socket, reason| {
+        if let Ok(mut map) = seen.lock() {
+            if map.len() >= 10_000 {
+                map.clear();
+            }
+            let info = json!({ "reason": reason.as_str(), "rooms": socket.rooms() });
+            map.insert(socket.id().to_owned(), info);
+        }
+    });
+    socket.on("join", |socket, args, ack| {
+        socket.join_all(spec_of(&args).rooms);
+        reply(ack, &json!(socket.rooms()));
+    });
+    socket.on("leave", |socket, args, ack| {
+        for room in spec_of(&args).rooms {
+            socket.leave(&room);
+        }
+        reply(ack, &json!(socket.rooms()));
+    });
+    socket.on("whoami", |socket, _, ack| {
+        let me = json!({
+            "id": socket.id(),
+            "nsp": socket.nsp(),
+            "recovered": socket.recovered(),
+            "rooms": socket.rooms(),
+        });
+        reply(ack, &me);
+    });
+    socket.on("emit", |socket, args, ack| {
+        let spec = spec_of(&args);
+        match target(&socket, &spec) {
+            Some(Target::Broadcast(op)) => {
+                op.emit_args(&spec.event, spec_args(&spec));
+            }
+            Some(Target::Socket(s)) if spec.volatile => {
+                s.volatile().emit_args(&spec.event, spec_args(&spec));
+            }
+            Some(Target::Socket(s)) => {
+                s.emit_args(&spec.event, spec_args(&spec));
+            }
+            None => {}
+        }
+        reply_empty(ack);
+    });
+    socket.on("gather", |socket, args, ack| {
+        let spec = spec_of(&args);
+        let Some(op) = broadcast_target(&socket, &spec) else {
+            reply(ack, &json!({ "error": "not a broadcast" }));
+            return;
+        };
+        tokio::spawn(async move {
+            let result = op
+                .timeout(Duration::from_millis(spec.timeout))
+                .emit_args_with_ack(&spec.event, spec_args(&spec))
+                .await;
+            let answer = match result {
+                Ok(acks) => json!({ "timedOut": false, "responses": first_args(&acks) }),
+                Err(BroadcastAckError::Timeout { received, .. }) => {
+                    json!({ "timedOut": true, "responses": first_args(&received) })
+                }
+                Err(e) => json!({ "timedOut": false, "error": e.to_string() }),
+            };
+            reply(ack, &answer);
+        });
+    });
+    socket.on("sockets-join", |socket, args, ack| {
+        let spec = spec_of(&args);
+        if let Some(op) = broadcast_target(&socket, &spec) {
+            op.sockets_join(spec.rooms);
+        }
+        reply_empty(ack);
+    });
+    socket.on("sockets-leave", |socket, args, ack| {
+        let spec = spec_of(&args);
+        if let Some(op) = broadcast_target(&socket, &spec) {
+            op.sockets_leave(spec.rooms);
+        }
+        reply_empty(ack);
+    });
+    socket.on("fetch", |socket, args, ack| {
+        let spec = spec_of(&args);
+        let Some(op) = broadcast_target(&socket, &spec) else {
+            reply(ack, &json!([]));
+            return;
+        };
+        tokio::spawn(async move {
+            let found: Vec<Value> = match op.fetch_sockets().await {
+                Ok(sockets) => sockets
+                    .iter()
+                    .map(|s| json!({ "id": s.id(), "rooms": s.rooms() }))
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            reply(ack, &Value::Array(found));
+        });
+    });
+    socket.on("disconnect-sockets", |socket, args, ack| {
+        let spec = spec_of(&args);
+        if let Some(op) = broadcast_target(&socket, &spec) {
+            op.disconnect_sockets(spec.close);
+        }
+        reply_empty(ack);
+    });
+    let seen = disconnecting.clone();
+    socket.on("disconnecting-info", move |_, args, ack| {
+        let id = spec_of(&args).id;
+        let info = seen.lock().ok().and_then(|m| m.get(&id).cloned());
+        reply(ack, &info.unwrap_or(Value::Null));
+    });
+    socket.on("disconnect-me", |socket, args, _| {
+        socket.disconnect_with(spec_of(&args).close);
+    });
+    if let Some(parent) = parent {
+        socket.on("emit-parent", move |_, args, ack| {
+            let spec = spec_of(&args);
+            parent.emit_args(&spec.event, &spec_args(&spec));
+            reply_empty(ack);
+        });
+    }
 }
