@@ -133,8 +133,13 @@ impl Adapter for LocalAdapter {
                 store.record(seq, args.clone(), opts.clone(), (self.clock)());
             }
         }
-        let sids = self.rooms().select(&opts);
-        if let Some(sockets) = self.local_sockets() {
+        let Some(sockets) = self.local_sockets() else {
+            return Ok(());
+        };
+        if opts.rooms.is_empty() && opts.except.is_empty() {
+            sockets.send_to_all(&packet, &opts.flags);
+        } else {
+            let sids = self.rooms().select(&opts);
             sockets.send(&sids, &packet, &opts.flags);
         }
         Ok(())

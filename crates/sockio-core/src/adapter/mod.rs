@@ -29,6 +29,7 @@
 //!         let mut log = self.0.lock().unwrap();
 //!         log.extend(sids.iter().map(|s| (s.clone(), name.clone())));
 //!     }
+//!     fn send_to_all(&self, _: &Packet, _: &BroadcastFlags) {}
 //!     fn send_with_ack(&self, _: &[SocketId], _: &Packet, _: &BroadcastFlags,
 //!                      _: &Arc<dyn AckSink>) -> usize { 0 }
 //!     fn disconnect(&self, _: &[SocketId], _: bool) {}
@@ -141,6 +142,9 @@ pub trait AckSink: Send + Sync {
 pub trait LocalSockets: Send + Sync {
     /// Sends `packet` to the sockets `sids`, encoded once for all.
     fn send(&self, sids: &[SocketId], packet: &Packet, flags: &BroadcastFlags);
+    /// Sends `packet` to every socket of the namespace on this server (a
+    /// broadcast with no rooms and no exceptions), encoded once for all.
+    fn send_to_all(&self, packet: &Packet, flags: &BroadcastFlags);
     /// Sends `packet` (its ack id set) to the sockets `sids`, each waiting
     /// for an acknowledgement that goes to `acks`; returns how many sockets
     /// it reached.

@@ -34,6 +34,12 @@ impl LocalSockets for Recorder {
         sent.extend(sids.iter().map(|s| (s.clone(), packet.clone())));
     }
 
+    fn send_to_all(&self, packet: &Packet, flags: &BroadcastFlags) {
+        // The sockets the fixture connects.
+        let all: Vec<SocketId> = vec!["a".into(), "b".into(), "c".into()];
+        self.send(&all, packet, flags);
+    }
+
     fn send_with_ack(
         &self,
         sids: &[SocketId],

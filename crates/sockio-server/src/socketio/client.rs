@@ -281,19 +281,6 @@ impl Client {
         }
     }
 
-    /// Sends frames encoded once for many receivers (a volatile packet is
-    /// dropped whole: only its first frame may be refused).
-    pub(crate) fn send_frames(&self, frames: &[SharedPacket], flags: &BroadcastFlags) -> bool {
-        let mut flags = flags.clone();
-        for frame in frames {
-            if !engine_send_shared(&self.esock, frame, &flags) {
-                return false;
-            }
-            flags.volatile = false;
-        }
-        true
-    }
-
     /// The parser this client speaks.
     pub(crate) fn parser(&self) -> Parser {
         self.parser
@@ -324,6 +311,23 @@ impl Client {
             socket.closed(reason);
         }
     }
+}
+
+/// Sends frames encoded once for many receivers (a volatile packet is
+/// dropped whole: only its first frame may be refused).
+pub(crate) fn send_frames(
+    esock: &EngineSocket,
+    frames: &[SharedPacket],
+    flags: &BroadcastFlags,
+) -> bool {
+    let mut flags = flags.clone();
+    for frame in frames {
+        if !engine_send_shared(esock, frame, &flags) {
+            return false;
+        }
+        flags.volatile = false;
+    }
+    true
 }
 
 /// The Engine.IO flags of an emit's flags.

@@ -254,6 +254,14 @@ impl LocalSockets for Namespace {
         }
     }
 
+    fn send_to_all(&self, packet: &Packet, flags: &BroadcastFlags) {
+        let targets = self.all_sockets();
+        let mut encoded = SharedFrames::default();
+        for socket in targets {
+            socket.deliver_shared(&mut encoded, packet, flags);
+        }
+    }
+
     fn send_with_ack(
         &self,
         sids: &[SocketId],

@@ -55,6 +55,12 @@ pub(crate) struct Socket {
     recovered: bool,
     pub(crate) ns: Arc<Namespace>,
     pub(crate) client: Arc<Client>,
+    /// The client's Engine.IO session and parser, kept here too so that a
+    /// broadcast reaches the session without going through the client.
+    esock: crate::engine::EngineSocket,
+    parser: sockio_core::socket::Parser,
+    /// Whether an outgoing listener is set (checked per packet sent).
+    has_outgoing: AtomicBool,
     handshake: Handshake,
     handlers: RwLock<HashMap<String, Handler>>,
     /// The queue of asynchronous handlers, from the first one registered.
@@ -107,12 +113,17 @@ impl SocketRef {
                 None,
             ),
         };
+        let esock = client.esock.clone();
+        let parser = client.parser();
         Self(Arc::new(Socket {
             id,
             pid,
             recovered: restored.is_some(),
             ns,
             client,
+            esock,
+            parser,
+            has_outgoing: AtomicBool::new(false),
             handshake: Handshake {
                 auth,
                 time: SystemTime::now(),
@@ -308,6 +319,7 @@ impl SocketRef {
     {
         if let Ok(mut any) = self.0.any_outgoing.write() {
             *any = Some(Arc::new(handler));
+            self.0.has_outgoing.store(true, Ordering::Release);
         }
     }
 
@@ -569,11 +581,13 @@ impl SocketRef {
             return false;
         }
         self.notify_outgoing(packet);
-        let parser = self.0.client.parser();
-        self.0.client.send_frames(frames.get(parser, packet), flags)
+        super::client::send_frames(&self.0.esock, frames.get(self.0.parser, packet), flags)
     }
 
     fn notify_outgoing(&self, packet: &Packet) {
+        if !self.0.has_outgoing.load(Ordering::Acquire) {
+            return;
+        }
         let listener = match self.0.any_outgoing.read() {
             Ok(l) => l.clone(),
             Err(_) => None,
