@@ -2,69 +2,14 @@
 //! acknowledgements both ways, middlewares, disconnects, and a panicking
 //! handler that takes down only its own socket.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sockio_server::socketio::{AckError, ConnectError, SocketIo, SocketRef};
-use sockio_ws::{Config, Message, WebSocketStream};
-use tokio::net::TcpStream;
+use sockio_ws::{Config, Message};
 
-type Ws = WebSocketStream<TcpStream>;
-
-async fn start(io: &SocketIo) -> SocketAddr {
-    let listener = sockio_server::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(sockio_server::serve(
-        listener,
-        io.service(),
-        std::future::pending(),
-    ));
-    addr
-}
-
-/// The next Socket.IO text packet (Engine.IO message `4…`), answering pings.
-async fn next(ws: &mut Ws) -> String {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) if &*t == "2" => ws.send(Message::text("3")).await.unwrap(),
-            Some(Ok(Message::Text(t))) => {
-                return t
-                    .strip_prefix('4')
-                    .unwrap_or_else(|| panic!("not a message: {t}"))
-                    .to_owned();
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
-
-async fn send(ws: &mut Ws, packet: &str) {
-    ws.send(Message::text(format!("4{packet}"))).await.unwrap();
-}
-
-/// Opens a WebSocket session and connects to `nsp`; returns the socket id.
-async fn connect(addr: SocketAddr, nsp: &str) -> (Ws, String) {
-    let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket");
-    let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
-    let Some(Ok(Message::Text(open))) = ws.next().await else {
-        panic!()
-    };
-    assert!(open.starts_with("0{"));
-    let prefix = if nsp == "/" {
-        String::new()
-    } else {
-        format!("{nsp},")
-    };
-    send(&mut ws, &format!("0{prefix}")).await;
-    let reply = next(&mut ws).await;
-    let sid = reply
-        .strip_prefix(&format!("0{prefix}{{\"sid\":\""))
-        .unwrap_or_else(|| panic!("{reply}"))
-        .trim_end_matches("\"}")
-        .to_owned();
-    (ws, sid)
-}
+mod sio;
+use sio::{connect, next, send, start};
 
 #[tokio::test]
 async fn rooms_and_broadcasts() {
