@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 use sockio_core::engine::CloseReason;
-use sockio_core::socket::{Args, Data, Packet, RawJson};
+use sockio_core::socket::{Args, Data, MAX_ACK_ID, Packet, RawJson};
 use tokio::sync::oneshot;
 
 use super::ack::{AckError, AckSender};
@@ -320,22 +320,22 @@ impl SocketRef {
     }
 
     async fn emit_args_with_ack(&self, args: Args, timeout: Duration) -> Result<Args, AckError> {
-        let id = self.0.next_ack.fetch_add(1, Ordering::Relaxed);
+        // Ids stay below 2^53 (exact in JavaScript), wrapping around.
+        let id = self.0.next_ack.fetch_add(1, Ordering::Relaxed) % (MAX_ACK_ID + 1);
         let (tx, rx) = oneshot::channel();
         if let Ok(mut acks) = self.0.acks.lock() {
             acks.insert(id, tx);
         }
+        // However the wait ends (answer, timeout, disconnect, or the caller
+        // dropping this future), the entry goes.
+        let _entry = PendingAck { socket: self, id };
         if !self.send_packet(&Packet::event(self.0.ns.nsp.clone(), args).with_id(id)) {
-            self.forget_ack(id);
             return Err(AckError::Disconnected);
         }
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(args)) => Ok(args),
             Ok(Err(_)) => Err(AckError::Disconnected),
-            Err(_) => {
-                self.forget_ack(id);
-                Err(AckError::Timeout)
-            }
+            Err(_) => Err(AckError::Timeout),
         }
     }
 
@@ -343,6 +343,13 @@ impl SocketRef {
         if let Ok(mut acks) = self.0.acks.lock() {
             acks.remove(&id);
         }
+    }
+
+    /// How many acknowledgements this socket waits for: `emit_with_ack`
+    /// calls neither answered nor ended (by their timeout, a disconnect,
+    /// or their caller dropping them).
+    pub fn pending_acks(&self) -> usize {
+        self.0.acks.lock().map_or(0, |a| a.len())
     }
 
     /// Joins `room`.
@@ -482,6 +489,18 @@ impl SocketRef {
         if let Ok(mut h) = self.0.handlers.write() {
             h.clear();
         }
+    }
+}
+
+/// An entry of the pending-ack table, removed when the wait for it ends.
+struct PendingAck<'a> {
+    socket: &'a SocketRef,
+    id: u64,
+}
+
+impl Drop for PendingAck<'_> {
+    fn drop(&mut self) {
+        self.socket.forget_ack(self.id);
     }
 }
 
