@@ -280,12 +280,16 @@ pub(crate) fn send(
         // Straight to the writer, which alone knows how to skip deflate
         // for one message; nothing is queued ahead, so order holds.
         let msg = packet_to_ws(&packet, state.core.protocol());
-        if ws.try_send_uncompressed(msg).is_ok() {
-            return true;
-        }
-        state.core.handle_slow_consumer();
-        entry.process(inner, state).run(inner, entry);
-        return false;
+        return match ws.try_send_uncompressed(msg) {
+            Ok(()) => true,
+            Err(sockio_ws::TrySendError::Full) => {
+                state.core.handle_slow_consumer();
+                entry.process(inner, state).run(inner, entry);
+                false
+            }
+            // Closing: the read loop reports why.
+            Err(sockio_ws::TrySendError::Closed) => false,
+        };
     }
     let queued = state.core.send(packet);
     note_uncompressed(&mut state, queued, flags);
