@@ -1,5 +1,7 @@
 //! The incremental decoder: Engine.IO messages in, Socket.IO packets out.
 
+use std::time::{Duration, Instant};
+
 use bytes::Bytes;
 
 use super::error::DecodeError;
@@ -68,9 +70,20 @@ pub struct DecoderConfig {
     /// With the msgpack parser, the most binary values in one packet.
     pub max_attachments: usize,
     /// Most bytes the attachments of one packet may add up to. Default
-    /// 10 000 000: ten attachments of the default Engine.IO `max_payload`;
-    /// raise it with `max_payload`.
+    /// 10 000 000: ten attachments of the default Engine.IO `max_payload`.
+    /// (The sockio server sets it to its `max_payload` unless told
+    /// otherwise: a packet's attachments then weigh no more than one
+    /// message may.)
     pub max_attachment_bytes: usize,
+    /// How long a binary packet may wait for its attachments, from the
+    /// time its text arrived (given to [`Decoder::decode_text_at`]); past
+    /// it, [`Decoder::expire`] drops the packet with
+    /// [`DecodeError::AttachmentsTimeout`]. Default 30 s. A peer that
+    /// announces attachments and never sends them thus holds at most one
+    /// packet (at most [`DecoderConfig::max_attachments`] attachments and
+    /// [`DecoderConfig::max_attachment_bytes`] bytes) for at most this
+    /// long, plus however late the caller checks.
+    pub attachment_timeout: Duration,
     /// Deepest nesting of arrays and objects in a payload (the payload's
     /// own array or object counts as 1). Default 128, serde_json's limit,
     /// so that every argument accepted can be deserialized.
@@ -87,6 +100,7 @@ impl Default for DecoderConfig {
             parser: Parser::Default,
             max_attachments: 10,
             max_attachment_bytes: 10_000_000,
+            attachment_timeout: Duration::from_secs(30),
             max_depth: DEFAULT_MAX_DEPTH,
             reject_reserved_events: false,
         }
@@ -112,6 +126,12 @@ impl DecoderConfig {
         self
     }
 
+    /// Sets [`DecoderConfig::attachment_timeout`].
+    pub fn attachment_timeout(mut self, timeout: Duration) -> Self {
+        self.attachment_timeout = timeout;
+        self
+    }
+
     /// Sets [`DecoderConfig::max_depth`].
     pub fn max_depth(mut self, n: usize) -> Self {
         self.max_depth = n;
@@ -131,6 +151,8 @@ struct Pending {
     packet: Packet,
     expected: usize,
     bytes: usize,
+    /// When its text arrived, if the caller said.
+    since: Option<Instant>,
 }
 
 /// Turns the Engine.IO messages of one connection into Socket.IO packets.
@@ -143,6 +165,33 @@ struct Pending {
 /// An error means the peer broke the protocol: close the connection. The
 /// decoder drops what it was reassembling, so it could go on, but the
 /// reference closes.
+///
+/// A peer could announce attachments and never send them. The decoder
+/// reads no clock; give it the time instead: decode text with
+/// [`Decoder::decode_text_at`], and call [`Decoder::expire`] when
+/// [`Decoder::deadline`] passes (and before each message, which the `_at`
+/// methods do), and a packet that waits longer than
+/// [`DecoderConfig::attachment_timeout`] is dropped with an error.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// use sockio_core::engine::Str;
+/// use sockio_core::socket::{DecodeError, Decoder, DecoderConfig};
+///
+/// let config = DecoderConfig::default().attachment_timeout(Duration::from_secs(5));
+/// let mut decoder = Decoder::new(config);
+/// let start = Instant::now();
+/// let text = Str::from_static(r#"51-["file",{"_placeholder":true,"num":0}]"#);
+/// assert_eq!(decoder.decode_text_at(&text, start)?, None);
+/// assert_eq!(decoder.deadline(), Some(start + Duration::from_secs(5)));
+/// decoder.expire(start + Duration::from_secs(4))?;
+/// assert_eq!(
+///     decoder.expire(start + Duration::from_secs(5)),
+///     Err(DecodeError::AttachmentsTimeout)
+/// );
+/// assert_eq!((decoder.pending_attachments(), decoder.deadline()), (0, None));
+/// # Ok::<(), DecodeError>(())
+/// ```
 ///
 /// ```
 /// use bytes::Bytes;
@@ -194,8 +243,69 @@ impl Decoder {
             packet,
             expected,
             bytes: 0,
+            since: None,
         });
         Ok(None)
+    }
+
+    /// [`Decoder::decode_text`] of a message received at `now`: first
+    /// drops a packet whose attachments are overdue (see
+    /// [`Decoder::expire`]), and a binary packet that now waits for its
+    /// attachments is timed from `now`.
+    pub fn decode_text_at(
+        &mut self,
+        text: &Str,
+        now: Instant,
+    ) -> Result<Option<Packet>, DecodeError> {
+        self.expire(now)?;
+        let decoded = self.decode_text(text)?;
+        if let Some(pending) = self.pending.as_mut() {
+            pending.since = Some(now);
+        }
+        Ok(decoded)
+    }
+
+    /// [`Decoder::decode_binary`] of a message received at `now`: first
+    /// drops a packet whose attachments are overdue (see
+    /// [`Decoder::expire`]).
+    pub fn decode_binary_at(
+        &mut self,
+        data: Bytes,
+        now: Instant,
+    ) -> Result<Option<Packet>, DecodeError> {
+        self.expire(now)?;
+        self.decode_binary(data)
+    }
+
+    /// When the packet being reassembled started waiting for its
+    /// attachments (the time given to [`Decoder::decode_text_at`]).
+    /// `None` when no packet waits, or it came through
+    /// [`Decoder::decode_text`], which has no time.
+    pub fn pending_since(&self) -> Option<Instant> {
+        self.pending.as_ref()?.since
+    }
+
+    /// When the attachments of the packet being reassembled are due:
+    /// [`Decoder::pending_since`] plus
+    /// [`DecoderConfig::attachment_timeout`]. Call [`Decoder::expire`]
+    /// then.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.pending_since()?
+            .checked_add(self.config.attachment_timeout)
+    }
+
+    /// Drops the packet being reassembled if its attachments are overdue
+    /// at `now` ([`Decoder::deadline`] reached), with
+    /// [`DecodeError::AttachmentsTimeout`]: the peer broke the protocol.
+    /// Does nothing otherwise.
+    pub fn expire(&mut self, now: Instant) -> Result<(), DecodeError> {
+        match self.deadline() {
+            Some(due) if now >= due => {
+                self.pending = None;
+                Err(DecodeError::AttachmentsTimeout)
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Decodes a binary message: the next attachment of the packet being
@@ -372,4 +482,63 @@ pub(crate) fn check_payload(
         _ => return Err(invalid),
     };
     Ok(data)
+}
+
+#[cfg(test)]
+mod expiry_tests {
+    use super::*;
+
+    const TEXT: &str = r#"52-["f",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#;
+
+    fn decoder() -> Decoder {
+        Decoder::new(DecoderConfig::default().attachment_timeout(Duration::from_secs(10)))
+    }
+
+    fn bin() -> Bytes {
+        Bytes::from_static(b"\x01\x02")
+    }
+
+    #[test]
+    fn attachments_in_time_complete_the_packet() {
+        let t0 = Instant::now();
+        let mut d = decoder();
+        assert_eq!(d.decode_text_at(&Str::from_static(TEXT), t0), Ok(None));
+        assert_eq!(d.pending_since(), Some(t0));
+        assert_eq!(d.deadline(), Some(t0 + Duration::from_secs(10)));
+        let t1 = t0 + Duration::from_secs(9);
+        assert_eq!(d.expire(t1), Ok(()));
+        assert_eq!(d.decode_binary_at(bin(), t1), Ok(None));
+        let packet = d.decode_binary_at(bin(), t1).unwrap().unwrap();
+        assert_eq!(packet.args().unwrap().attachments().len(), 2);
+        assert_eq!((d.pending_since(), d.deadline()), (None, None));
+        // Nothing pending: nothing expires, however late.
+        assert_eq!(d.expire(t0 + Duration::from_secs(3600)), Ok(()));
+    }
+
+    #[test]
+    fn overdue_attachments_drop_the_packet() {
+        let t0 = Instant::now();
+        let late = t0 + Duration::from_secs(10);
+        let mut d = decoder();
+        d.decode_text_at(&Str::from_static(TEXT), t0).unwrap();
+        d.decode_binary_at(bin(), t0).unwrap();
+        // The second attachment comes too late.
+        assert_eq!(
+            d.decode_binary_at(bin(), late),
+            Err(DecodeError::AttachmentsTimeout)
+        );
+        assert_eq!(d.pending_attachments(), 0);
+        assert_eq!(d.decode_binary(bin()), Err(DecodeError::UnexpectedBinary));
+        // So does a text message after an overdue packet.
+        d.decode_text_at(&Str::from_static(TEXT), t0).unwrap();
+        assert_eq!(
+            d.decode_text_at(&Str::from_static(r#"2["x"]"#), late),
+            Err(DecodeError::AttachmentsTimeout)
+        );
+        // Decoded without a time, a packet never expires.
+        d.decode_text(&Str::from_static(TEXT)).unwrap();
+        assert_eq!((d.pending_since(), d.deadline()), (None, None));
+        assert_eq!(d.expire(late + Duration::from_secs(3600)), Ok(()));
+        assert_eq!(d.pending_attachments(), 2);
+    }
 }

@@ -102,6 +102,11 @@ pub enum DecodeError {
     /// A binary message when no binary packet is being reassembled.
     #[error("binary message while no attachment was expected")]
     UnexpectedBinary,
+    /// The attachments of a binary packet did not all arrive within
+    /// [`DecoderConfig::attachment_timeout`](super::DecoderConfig::attachment_timeout)
+    /// (see [`Decoder::expire`](super::Decoder::expire)).
+    #[error("attachments not received in time")]
+    AttachmentsTimeout,
     /// A msgpack message that cannot be read: truncated, an unknown
     /// prefix, a length past the end, trailing bytes, a map key that is
     /// not a string, a missing or invalid `type`, a map shaped like a

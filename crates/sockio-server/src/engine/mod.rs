@@ -29,6 +29,7 @@ pub use flags::SendFlags;
 pub use service::{EngineBody, EngineIoLayer, EngineIoService, NotFound};
 use session::SessionEntry;
 pub use session::SharedPacket;
+pub(crate) use session::now;
 
 /// What the application does with Engine.IO sessions. Calls for one
 /// session come in the order its packets arrived; they must not block
@@ -49,6 +50,12 @@ pub trait EngineHandler: Send + Sync + 'static {
     /// The session closed.
     fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
         let _ = (socket, reason);
+    }
+    /// The deadline set with [`EngineSocket::set_deadline`] passed. Called
+    /// on the session's timer task, once per deadline set, and not after
+    /// the session closed.
+    fn on_deadline(&self, socket: &EngineSocket) {
+        let _ = socket;
     }
 }
 
@@ -279,12 +286,42 @@ impl EngineSocket {
         self.entry.lock().writable()
     }
 
-    /// Closes the session ("forced close").
+    /// Closes the session ("forced close"). A WebSocket gets a close frame
+    /// with 1000, a waiting poll the close packet.
     pub fn close(&self) {
+        self.close_forced(false);
+    }
+
+    /// Closes the session because the client broke a protocol carried on
+    /// it (a packet the Socket.IO layer cannot accept). As
+    /// [`EngineSocket::close`] ("forced close", a waiting or next poll gets
+    /// the close packet), except that a WebSocket is closed with 1008
+    /// (policy violation) instead of 1000.
+    pub fn close_for_violation(&self) {
+        self.close_forced(true);
+    }
+
+    fn close_forced(&self, violation: bool) {
         if let Some(inner) = self.engine.upgrade() {
             let mut state = self.entry.lock();
+            if violation && !state.core.is_closed() {
+                state.violation = true;
+            }
             state.core.close(CloseReason::ForcedClose);
             self.entry.process(&inner, state).run(&inner, &self.entry);
+        }
+    }
+
+    /// Asks for [`EngineHandler::on_deadline`] to be called at `at` (on
+    /// the session's own timer, with the session's clock: tokio's), in
+    /// place of any deadline set before; `None` cancels. For the layer
+    /// above to bound its own waits without a timer of its own.
+    pub fn set_deadline(&self, at: Option<std::time::Instant>) {
+        let mut state = self.entry.lock();
+        if state.app_deadline != at {
+            state.app_deadline = at;
+            drop(state);
+            self.entry.changed.notify_waiters();
         }
     }
 

@@ -34,6 +34,12 @@ pub(crate) struct SessionState {
     /// `compress: false` (a response made only of those is not
     /// compressed).
     pub(crate) uncompressed: usize,
+    /// The application broke a protocol above Engine.IO: a WebSocket is
+    /// closed with 1008.
+    pub(crate) violation: bool,
+    /// When the application asked to be called back
+    /// (`EngineHandler::on_deadline`).
+    pub(crate) app_deadline: Option<std::time::Instant>,
 }
 
 impl SessionState {
@@ -90,6 +96,8 @@ impl SessionEntry {
                 post_active: false,
                 ws: None,
                 uncompressed: 0,
+                violation: false,
+                app_deadline: None,
             }),
             changed: Notify::new(),
         })
@@ -123,6 +131,7 @@ impl SessionEntry {
             None
         };
         let lingers = state.core.awaits_final_poll();
+        let violation = state.violation;
         drop(state);
         if let Some(reason) = closed {
             if lingers {
@@ -140,11 +149,7 @@ impl SessionEntry {
                 inner.remove(&self.sid);
             }
             if let Some(ws) = ws {
-                let code = if reason == CloseReason::ServerShuttingDown {
-                    1001
-                } else {
-                    1000
-                };
+                let code = ws_close_code(reason, violation);
                 tokio::spawn(async move {
                     let _ = ws.close(Some(sockio_ws::CloseFrame::new(code, ""))).await;
                 });
@@ -152,6 +157,20 @@ impl SessionEntry {
         }
         self.changed.notify_waiters();
         Dispatch { events }
+    }
+}
+
+/// The close code a WebSocket transport gets when its session closes for
+/// `reason`: 1001 on shutdown, 1008 (policy violation) when the client
+/// broke Engine.IO (a parse error) or a protocol above it
+/// (`violation`, see `EngineSocket::close_for_violation`), 1000 otherwise.
+/// Violations of RFC 6455 itself get their close codes from sockio-ws.
+pub(crate) fn ws_close_code(reason: CloseReason, violation: bool) -> u16 {
+    match reason {
+        CloseReason::ServerShuttingDown => 1001,
+        CloseReason::ParseError => 1008,
+        _ if violation => 1008,
+        _ => 1000,
     }
 }
 
@@ -195,8 +214,8 @@ impl Dispatch {
     }
 }
 
-/// Runs a session's timers (heartbeat, ping timeout, upgrade timeout) until
-/// it closes.
+/// Runs a session's timers (heartbeat, ping timeout, upgrade timeout, and
+/// the application's deadline) until it closes.
 pub(crate) async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
     loop {
         let changed = entry.changed.notified();
@@ -207,7 +226,10 @@ pub(crate) async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
             if state.core.is_closed() {
                 return;
             }
-            state.core.poll_timeout()
+            [state.core.poll_timeout(), state.app_deadline]
+                .into_iter()
+                .flatten()
+                .min()
         };
         let sleep = async {
             match deadline {
@@ -219,8 +241,21 @@ pub(crate) async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
             () = sleep => {
                 let Some(inner) = inner.upgrade() else { return };
                 let mut state = entry.lock();
-                state.core.handle_timeout(now());
+                let now = now();
+                state.core.handle_timeout(now);
+                let app_due = state.app_deadline.is_some_and(|at| at <= now);
+                if app_due {
+                    state.app_deadline = None;
+                }
+                let closed = state.core.is_closed();
                 entry.process(&inner, state).run(&inner, &entry);
+                if app_due && !closed {
+                    let socket = EngineSocket {
+                        entry: entry.clone(),
+                        engine: Arc::downgrade(&inner),
+                    };
+                    inner.handler.on_deadline(&socket);
+                }
             }
             () = &mut changed => {}
         }
@@ -245,12 +280,16 @@ pub(crate) fn send(
         // Straight to the writer, which alone knows how to skip deflate
         // for one message; nothing is queued ahead, so order holds.
         let msg = packet_to_ws(&packet, state.core.protocol());
-        if ws.try_send_uncompressed(msg).is_ok() {
-            return true;
-        }
-        state.core.handle_slow_consumer();
-        entry.process(inner, state).run(inner, entry);
-        return false;
+        return match ws.try_send_uncompressed(msg) {
+            Ok(()) => true,
+            Err(sockio_ws::TrySendError::Full) => {
+                state.core.handle_slow_consumer();
+                entry.process(inner, state).run(inner, entry);
+                false
+            }
+            // Closing: the read loop reports why.
+            Err(sockio_ws::TrySendError::Closed) => false,
+        };
     }
     let queued = state.core.send(packet);
     note_uncompressed(&mut state, queued, flags);

@@ -6,11 +6,14 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use bytes::Bytes;
 use sockio_core::adapter::BroadcastFlags;
 use sockio_core::engine::{CloseReason, Str};
-use sockio_core::socket::{Data, Decoder, Encoded, Packet, PacketKind, Parser, RawJson};
+use sockio_core::socket::{
+    Data, DecodeError, Decoder, Encoded, Packet, PacketKind, Parser, RawJson,
+};
 
 use super::IoInner;
 use super::reason::DisconnectReason;
@@ -41,6 +44,7 @@ impl EngineHandler for EngineGlue {
             sockets: Mutex::new(HashMap::new()),
             connecting: Mutex::default(),
             connected_once: AtomicBool::new(false),
+            deadline_set: AtomicBool::new(false),
         });
         if let Ok(mut clients) = io.clients.lock() {
             clients.insert(Arc::from(socket.sid()), client.clone());
@@ -57,15 +61,25 @@ impl EngineHandler for EngineGlue {
 
     fn on_message(&self, socket: &EngineSocket, text: Str) {
         if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
-            let decoded = client.lock_decoder().decode_text(&text);
+            let decoded = client.decode(|d, now| d.decode_text_at(&text, now));
             client.handle(decoded);
         }
     }
 
     fn on_binary(&self, socket: &EngineSocket, data: Bytes) {
         if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
-            let decoded = client.lock_decoder().decode_binary(data);
+            let decoded = client.decode(|d, now| d.decode_binary_at(data, now));
             client.handle(decoded);
+        }
+    }
+
+    /// A binary packet's attachments may be overdue: a packet that waited
+    /// longer than the decoder's `attachment_timeout` closes the
+    /// connection.
+    fn on_deadline(&self, socket: &EngineSocket) {
+        if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
+            let expired = client.decode(|d, now| d.expire(now).map(|()| None));
+            client.handle(expired);
         }
     }
 
@@ -91,11 +105,32 @@ pub(crate) struct Client {
     /// Namespaces with a CONNECT being handled.
     connecting: Mutex<std::collections::HashSet<String>>,
     connected_once: AtomicBool,
+    /// The session's deadline is set (a binary packet awaits attachments).
+    deadline_set: AtomicBool,
 }
 
 impl Client {
     fn lock_decoder(&self) -> std::sync::MutexGuard<'_, Decoder> {
         self.decoder.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs the decoder at the session's time, then points the session's
+    /// deadline at the attachments the decoder waits for, if any, so that
+    /// they cannot be held back for ever.
+    fn decode(
+        &self,
+        step: impl FnOnce(&mut Decoder, Instant) -> Result<Option<Packet>, DecodeError>,
+    ) -> Result<Option<Packet>, DecodeError> {
+        let (decoded, deadline) = {
+            let mut decoder = self.lock_decoder();
+            let decoded = step(&mut decoder, crate::engine::now());
+            (decoded, decoder.deadline())
+        };
+        let was_set = self.deadline_set.swap(deadline.is_some(), Ordering::AcqRel);
+        if was_set || deadline.is_some() {
+            self.esock.set_deadline(deadline);
+        }
+        decoded
     }
 
     fn socket(&self, nsp: &str) -> Option<SocketRef> {
@@ -119,7 +154,7 @@ impl Client {
             Ok(Some(packet)) => packet,
             Ok(None) => return,
             Err(_) => {
-                self.esock.close();
+                self.esock.close_for_violation();
                 return;
             }
         };
@@ -132,13 +167,13 @@ impl Client {
             }
             PacketKind::Event | PacketKind::BinaryEvent => match self.socket(&packet.nsp) {
                 Some(socket) => socket.dispatch_event(packet),
-                None => self.esock.close(),
+                None => self.esock.close_for_violation(),
             },
             PacketKind::Ack | PacketKind::BinaryAck => match self.socket(&packet.nsp) {
                 Some(socket) => socket.dispatch_ack(&packet),
-                None => self.esock.close(),
+                None => self.esock.close_for_violation(),
             },
-            PacketKind::ConnectError => self.esock.close(),
+            PacketKind::ConnectError => self.esock.close_for_violation(),
         }
     }
 

@@ -45,10 +45,13 @@ impl std::fmt::Debug for Factory {
 /// Builds a [`SocketIo`], with the reference server's defaults: path
 /// `/socket.io/`, pingInterval 25 s, pingTimeout 20 s, maxPayload 1 MB,
 /// connectTimeout 45 s, the default parser, at most 10 attachments per
-/// packet.
+/// packet; and limits the reference lacks: the attachments of one packet
+/// weigh at most maxPayload in total and arrive within 30 s.
 #[derive(Debug, Clone)]
 pub struct SocketIoBuilder {
     config: SocketIoConfig,
+    /// Set explicitly; else maxPayload.
+    max_attachment_bytes: Option<usize>,
 }
 
 impl Default for SocketIoBuilder {
@@ -64,6 +67,7 @@ impl Default for SocketIoBuilder {
                 cleanup_empty_child_namespaces: false,
                 max_namespaces_per_client: 100,
             },
+            max_attachment_bytes: None,
         }
     }
 }
@@ -114,6 +118,23 @@ impl SocketIoBuilder {
         self
     }
 
+    /// Most bytes the attachments of one packet may add up to. Default:
+    /// the Engine.IO `max_payload` (1 000 000 bytes unless changed), so a
+    /// packet weighs no more with attachments than one message may. Past
+    /// it the connection is closed.
+    pub fn max_attachment_bytes(mut self, bytes: usize) -> Self {
+        self.max_attachment_bytes = Some(bytes);
+        self
+    }
+
+    /// How long a binary packet may wait for its attachments after its
+    /// text arrived. Default 30 s. Past it the connection is closed: a
+    /// client cannot hold a half-received packet for ever.
+    pub fn attachment_timeout(mut self, timeout: Duration) -> Self {
+        self.config.decoder = self.config.decoder.attachment_timeout(timeout);
+        self
+    }
+
     /// Default timeout of `emit_with_ack`. Default 30 s.
     pub fn ack_timeout(mut self, timeout: Duration) -> Self {
         self.config.ack_timeout = timeout;
@@ -153,7 +174,11 @@ impl SocketIoBuilder {
     }
 
     /// The server.
-    pub fn build(self) -> SocketIo {
+    pub fn build(mut self) -> SocketIo {
+        let bytes = self
+            .max_attachment_bytes
+            .unwrap_or(self.config.engine.engine.max_payload);
+        self.config.decoder = self.config.decoder.max_attachment_bytes(bytes);
         SocketIo::from_config(self.config)
     }
 }

@@ -7,7 +7,7 @@ use sockio_core::adapter::BroadcastFlags;
 use sockio_core::socket::Args;
 
 use super::ack::AckError;
-use super::socket::{SocketRef, event_args, with_event_name};
+use super::socket::{PendingAck, SocketRef, event_args, with_event_name};
 
 /// An emit to one socket with options, from [`SocketRef::volatile`],
 /// [`SocketRef::compress`] or [`SocketRef::timeout`].
@@ -83,17 +83,19 @@ impl SocketEmit {
             .unwrap_or_else(|| socket.default_ack_timeout());
         let id = socket.next_ack_id();
         let rx = socket.expect_ack(id);
+        // However the wait ends (answer, timeout, disconnect, or the caller
+        // dropping this future), the entry goes.
+        let _entry = PendingAck {
+            socket: &socket,
+            id,
+        };
         if !socket.send_event(args, self.flags, Some(id)) {
-            socket.forget_ack(id);
             return Err(AckError::Disconnected);
         }
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(args)) => Ok(args),
             Ok(Err(_)) => Err(AckError::Disconnected),
-            Err(_) => {
-                socket.forget_ack(id);
-                Err(AckError::Timeout)
-            }
+            Err(_) => Err(AckError::Timeout),
         }
     }
 }

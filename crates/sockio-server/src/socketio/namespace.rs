@@ -220,8 +220,10 @@ impl Namespace {
         self.sockets.read().ok()?.get(sid).cloned()
     }
 
+    /// The next ack id; ids stay below 2^53 (exact in JavaScript),
+    /// wrapping around.
     pub(crate) fn next_id(&self) -> u64 {
-        self.ack_ids.fetch_add(1, Ordering::Relaxed)
+        self.ack_ids.fetch_add(1, Ordering::Relaxed) % (sockio_core::socket::MAX_ACK_ID + 1)
     }
 
     /// The sockets of `sids` that are still here.

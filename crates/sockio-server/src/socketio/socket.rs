@@ -476,7 +476,9 @@ impl SocketRef {
         }
     }
 
-    /// The number of acknowledgements this socket waits for.
+    /// How many acknowledgements this socket waits for: `emit_with_ack`
+    /// calls neither answered nor ended (by their timeout, a disconnect,
+    /// or their caller dropping them).
     pub fn pending_acks(&self) -> usize {
         self.0.acks.lock().map_or(0, |a| a.len())
     }
@@ -781,6 +783,18 @@ impl SocketRef {
         {
             io.namespace_emptied(&self.0.ns);
         }
+    }
+}
+
+/// An entry of the pending-ack table, removed when the wait for it ends.
+pub(crate) struct PendingAck<'a> {
+    pub(crate) socket: &'a SocketRef,
+    pub(crate) id: u64,
+}
+
+impl Drop for PendingAck<'_> {
+    fn drop(&mut self) {
+        self.socket.forget_ack(self.id);
     }
 }
 
