@@ -178,7 +178,8 @@ impl Client {
     }
 
     /// A CONNECT. A second one for a namespace the client is connected or
-    /// connecting to is ignored, as the reference does.
+    /// connecting to is ignored (the reference closes the whole connection;
+    /// ignoring it harms no other namespace, as RELIABILITY case 30 asks).
     async fn connect(self: Arc<Self>, packet: Packet) {
         let nsp = packet.nsp.to_string();
         {
