@@ -183,9 +183,14 @@ fn flush_ws(state: &mut SessionState) {
     let protocol = state.core.protocol();
     let mut overflow = false;
     for packet in state.core.drain() {
-        if ws.try_send(packet_to_ws(&packet, protocol)).is_err() {
-            overflow = true;
-            break;
+        match ws.try_send(packet_to_ws(&packet, protocol)) {
+            Ok(()) => {}
+            Err(sockio_ws::TrySendError::Full) => {
+                overflow = true;
+                break;
+            }
+            // The WebSocket is closing: the read loop reports why.
+            Err(sockio_ws::TrySendError::Closed) => break,
         }
     }
     if overflow {
@@ -320,12 +325,18 @@ pub(crate) fn send_shared(
     }
     let v4 = state.core.protocol() == sockio_core::engine::Protocol::V4;
     if let Some(ws) = state.direct_ws().filter(|_| v4) {
-        if ws.try_send_frame(shared.frame.clone()).is_ok() {
-            return true;
-        }
-        state.core.handle_slow_consumer();
-        entry.process(inner, state).run(inner, entry);
-        return false;
+        return match ws.try_send_frame(shared.frame.clone()) {
+            Ok(()) => true,
+            Err(sockio_ws::TrySendError::Full) => {
+                state.core.handle_slow_consumer();
+                entry.process(inner, state).run(inner, entry);
+                false
+            }
+            // The WebSocket is closing: the read loop reports why (a peer
+            // that just went away is a transport close, which connection
+            // state recovery may recover, not a slow consumer).
+            Err(sockio_ws::TrySendError::Closed) => false,
+        };
     }
     let queued = state.core.send(shared.packet.clone());
     note_uncompressed(&mut state, queued, flags);
