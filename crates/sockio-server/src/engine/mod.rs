@@ -273,10 +273,7 @@ impl EngineSocket {
     /// [`SharedPacket`]) with `flags`. False when it was not queued (as
     /// [`EngineSocket::send_with`]).
     pub fn send_shared_with(&self, shared: &SharedPacket, flags: SendFlags) -> bool {
-        match self.engine.upgrade() {
-            Some(inner) => session::send_shared(&inner, &self.entry, shared, flags),
-            None => false,
-        }
+        session::send_shared(&self.engine, &self.entry, shared, flags)
     }
 
     /// Whether a message sent now would be written at once: the condition

@@ -314,7 +314,7 @@ fn note_uncompressed(state: &mut SessionState, queued: bool, flags: SendFlags) {
 /// the shared frame goes straight to the writer; anywhere else (polling,
 /// an upgrade in progress, v3) the packet takes the ordinary path.
 pub(crate) fn send_shared(
-    inner: &Arc<Inner>,
+    engine: &std::sync::Weak<Inner>,
     entry: &Arc<SessionEntry>,
     shared: &SharedPacket,
     flags: SendFlags,
@@ -325,11 +325,15 @@ pub(crate) fn send_shared(
     }
     let v4 = state.core.protocol() == sockio_core::engine::Protocol::V4;
     if let Some(ws) = state.direct_ws().filter(|_| v4) {
+        // The hot path of a broadcast: one lock and one queue push, no
+        // reference count of the server touched.
         return match ws.try_send_frame(shared.frame.clone()) {
             Ok(()) => true,
             Err(sockio_ws::TrySendError::Full) => {
                 state.core.handle_slow_consumer();
-                entry.process(inner, state).run(inner, entry);
+                if let Some(inner) = engine.upgrade() {
+                    entry.process(&inner, state).run(&inner, entry);
+                }
                 false
             }
             // The WebSocket is closing: the read loop reports why (a peer
@@ -338,9 +342,12 @@ pub(crate) fn send_shared(
             Err(sockio_ws::TrySendError::Closed) => false,
         };
     }
+    let Some(inner) = engine.upgrade() else {
+        return false;
+    };
     let queued = state.core.send(shared.packet.clone());
     note_uncompressed(&mut state, queued, flags);
-    entry.process(inner, state).run(inner, entry);
+    entry.process(&inner, state).run(&inner, entry);
     queued
 }
 
