@@ -5,6 +5,7 @@
 //! event handler (nor `on_any`) ran for the offender, and that a control
 //! client connected to the same server all along still gets its answers.
 
+mod sio;
 mod support;
 
 use std::fmt::Display;
@@ -13,17 +14,15 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use sio::{Ws, next, send};
 use sockio_core::engine::EngineConfig;
 use sockio_core::socket::{
     Args, DecoderConfig, Packet, PacketKind, Parser, RESERVED_EVENTS, decode_msgpack,
     encode_msgpack,
 };
 use sockio_server::socketio::{AckError, SocketIo, SocketIoBuilder, SocketRef};
-use sockio_ws::{Config, Message, WebSocketStream};
+use sockio_ws::{Config, Message};
 use support::{Conn, get, post};
-use tokio::net::TcpStream;
-
-type Ws = WebSocketStream<TcpStream>;
 
 // ----- the server under test -----
 
@@ -225,27 +224,6 @@ impl Control {
 }
 
 // ----- a raw client -----
-
-/// Sends a Socket.IO text packet (as the Engine.IO message `4…`).
-async fn send(ws: &mut Ws, packet: &str) {
-    ws.send(Message::text(format!("4{packet}"))).await.unwrap();
-}
-
-/// The next Socket.IO text packet, answering pings.
-async fn next(ws: &mut Ws) -> String {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) if &*t == "2" => ws.send(Message::text("3")).await.unwrap(),
-            Some(Ok(Message::Text(t))) => {
-                return t
-                    .strip_prefix('4')
-                    .unwrap_or_else(|| panic!("not a message: {t}"))
-                    .to_owned();
-            }
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-}
 
 /// The next binary message, answering pings.
 async fn next_binary(ws: &mut Ws) -> Bytes {
