@@ -33,7 +33,14 @@
 //! # Modules
 //!
 //! - [`engine`]: Engine.IO protocol 4 (and 3 for old clients): packets,
-//!   their WebSocket encoding, long-polling payloads.
+//!   their WebSocket encoding, long-polling payloads, the session state
+//!   machine.
+//! - [`socket`]: Socket.IO protocol 5: packets, the text parser
+//!   (socket.io-parser) and the msgpack parser (socket.io-msgpack-parser),
+//!   with binary attachments.
+//! - [`adapter`]: the `Adapter` trait a namespace's rooms and broadcasts
+//!   go through, serializable broadcast options, and the in-memory
+//!   adapter with connection state recovery.
 
 #![forbid(unsafe_code)]
 

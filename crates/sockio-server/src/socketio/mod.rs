@@ -249,6 +249,11 @@ impl SocketIo {
     /// namespace of that name is created with this handler and the
     /// parent's middlewares. Registered namespaces are matched first, then
     /// dynamic ones in the order registered.
+    ///
+    /// Clients choose the names: with a pattern that matches many, turn on
+    /// [`SocketIoBuilder::cleanup_empty_child_namespaces`], or children
+    /// (each with its adapter) pile up for as long as the server runs, as
+    /// with the reference.
     pub fn dyn_ns<F>(&self, pattern: &str, on_connect: F) -> ParentNamespaceRef
     where
         F: Fn(SocketRef) + Send + Sync + 'static,
