@@ -49,18 +49,25 @@ enum AckWaiter {
     Many(Weak<dyn AckSink>),
 }
 
+/// The fields a broadcast reads for every receiver come first and, with
+/// `repr(C)`, stay in declaration order: right after the `Arc`'s counts,
+/// in the cache line the broadcast's reference-count increment already
+/// brought in.
+#[repr(C)]
 pub(crate) struct Socket {
-    id: SocketId,
-    pid: Option<String>,
-    recovered: bool,
-    pub(crate) ns: Arc<Namespace>,
-    pub(crate) client: Arc<Client>,
-    /// The client's Engine.IO session and parser, kept here too so that a
-    /// broadcast reaches the session without going through the client.
-    esock: crate::engine::EngineSocket,
-    parser: sockio_core::socket::Parser,
+    connected: AtomicBool,
     /// Whether an outgoing listener is set (checked per packet sent).
     has_outgoing: AtomicBool,
+    parser: sockio_core::socket::Parser,
+    /// The client's Engine.IO session, kept here too so that a broadcast
+    /// reaches the session without going through the client.
+    esock: crate::engine::EngineSocket,
+    id: SocketId,
+    pub(crate) ns: Arc<Namespace>,
+    pub(crate) client: Arc<Client>,
+    closing: AtomicBool,
+    recovered: bool,
+    pid: Option<String>,
     handshake: Handshake,
     handlers: RwLock<HashMap<String, Handler>>,
     /// The queue of asynchronous handlers, from the first one registered.
@@ -73,8 +80,6 @@ pub(crate) struct Socket {
     on_disconnect: Mutex<Vec<LifecycleHandler>>,
     acks: Mutex<HashMap<u64, AckWaiter>>,
     data: RwLock<Option<RawJson>>,
-    closing: AtomicBool,
-    connected: AtomicBool,
 }
 
 /// A handle to a socket, given to handlers. Cheap to clone.
