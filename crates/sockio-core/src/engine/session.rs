@@ -131,23 +131,28 @@ pub enum UpgradeRefused {
 }
 
 /// One Engine.IO session, server side.
+///
+/// The fields a server reads before writing each packet (transport,
+/// protocol, close state, queue) come first and, with `repr(C)`, stay in
+/// that order, so that they share a cache line.
 #[derive(Debug)]
+#[repr(C)]
 pub struct Session {
-    sid: String,
+    transport: TransportKind,
     protocol: Protocol,
+    closed: Option<CloseReason>,
+    upgraded: bool,
+    allow_upgrades: bool,
+    outbox: VecDeque<Packet>,
+    upgrade: Option<Upgrade>,
+    sid: String,
     ping_interval: Duration,
     ping_timeout: Duration,
     upgrade_timeout: Duration,
-    allow_upgrades: bool,
     max_buffered: usize,
-    transport: TransportKind,
-    upgraded: bool,
-    upgrade: Option<Upgrade>,
-    outbox: VecDeque<Packet>,
     events: VecDeque<Event>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
-    closed: Option<CloseReason>,
     /// The packet a pending poll is answered with once the session closed
     /// (`1` for a server-side close, `6` when the client asked to close).
     final_poll: Option<Packet>,

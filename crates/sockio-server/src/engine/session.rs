@@ -20,23 +20,27 @@ pub(crate) fn now() -> std::time::Instant {
 /// poll (engine.io's `closeTimeout`).
 const FINAL_POLL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
-/// Mutable state of a session.
+/// Mutable state of a session. What a broadcast reads for each receiver
+/// (the writer, then the core's transport, queue and close state) comes
+/// first and, with `repr(C)`, stays in declaration order, next to the lock
+/// word (see `SessionEntry`).
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct SessionState {
-    pub(crate) core: Session,
+    /// The WebSocket the session writes to, once on WebSocket.
+    pub(crate) ws: Option<WsWriter>,
     /// A long-polling GET is waiting for packets.
     pub(crate) poll_waiting: bool,
     /// A long-polling POST is being read.
     pub(crate) post_active: bool,
-    /// The WebSocket the session writes to, once on WebSocket.
-    pub(crate) ws: Option<WsWriter>,
+    /// The application broke a protocol above Engine.IO: a WebSocket is
+    /// closed with 1008.
+    pub(crate) violation: bool,
+    pub(crate) core: Session,
     /// How many of the packets queued for the next poll were sent with
     /// `compress: false` (a response made only of those is not
     /// compressed).
     pub(crate) uncompressed: usize,
-    /// The application broke a protocol above Engine.IO: a WebSocket is
-    /// closed with 1008.
-    pub(crate) violation: bool,
     /// When the application asked to be called back
     /// (`EngineHandler::on_deadline`).
     pub(crate) app_deadline: Option<std::time::Instant>,
@@ -68,15 +72,17 @@ impl SessionState {
     }
 }
 
-/// A session in the table.
+/// A session in the table; its state first (`repr(C)`), so that a
+/// broadcast's lock and first reads share the `Arc`'s cache line.
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct SessionEntry {
-    pub(crate) sid: Arc<str>,
-    /// The handshake request.
-    pub(crate) request: Arc<super::RequestInfo>,
     state: Mutex<SessionState>,
     /// Woken on every change: pending polls and the timer task wait on it.
     pub(crate) changed: Notify,
+    pub(crate) sid: Arc<str>,
+    /// The handshake request.
+    pub(crate) request: Arc<super::RequestInfo>,
 }
 
 /// Handler calls to make once the lock is released.
