@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 use sockio_core::adapter::{AdapterError, BroadcastOptions, Room};
-use sockio_core::socket::{Args, Encoded, Packet, Parser};
+use sockio_core::socket::{Args, Packet, Parser};
 
 use super::ack::{AckGather, BroadcastAckError};
+use super::client::engine_messages;
 use super::namespace::Namespace;
 use super::remote::RemoteSocket;
 use super::socket::{event_args, with_event_name};
@@ -228,17 +229,7 @@ impl SharedFrames {
 
 /// The Engine.IO messages of `packet`, each encoded once.
 fn shared_frames(parser: Parser, packet: &Packet) -> Vec<SharedPacket> {
-    use sockio_core::engine::Packet as EnginePacket;
-    match parser.encode(packet) {
-        Encoded::Text { text, attachments } => {
-            std::iter::once(SharedPacket::new(EnginePacket::Message(text)))
-                .chain(
-                    attachments
-                        .into_iter()
-                        .map(|a| SharedPacket::new(EnginePacket::Binary(a))),
-                )
-                .collect()
-        }
-        Encoded::Binary(data) => vec![SharedPacket::new(EnginePacket::Binary(data))],
-    }
+    engine_messages(parser, packet)
+        .map(SharedPacket::new)
+        .collect()
 }

@@ -301,20 +301,11 @@ impl Client {
     /// Encodes and sends a packet with flags: a volatile packet the
     /// transport cannot take right now is dropped whole.
     pub(crate) fn send_packet_with(&self, packet: &Packet, flags: &BroadcastFlags) -> bool {
-        use sockio_core::engine::Packet as EnginePacket;
-        match self.parser.encode(packet) {
-            Encoded::Text { text, attachments } => {
-                if !engine_send(&self.esock, EnginePacket::Message(text), flags) {
-                    return false;
-                }
-                let mut rest = flags.clone();
-                rest.volatile = false;
-                attachments
-                    .into_iter()
-                    .all(|a| engine_send(&self.esock, EnginePacket::Binary(a), &rest))
-            }
-            Encoded::Binary(data) => engine_send(&self.esock, EnginePacket::Binary(data), flags),
-        }
+        send_each(
+            engine_messages(self.parser, packet),
+            flags,
+            |message, flags| self.esock.send_with(message, flags),
+        )
     }
 
     /// The parser this client speaks.
@@ -349,6 +340,21 @@ impl Client {
     }
 }
 
+/// The Engine.IO messages carrying a Socket.IO packet: with the text
+/// parser its text then one binary message per attachment, with msgpack
+/// one binary message.
+pub(crate) fn engine_messages(
+    parser: Parser,
+    packet: &Packet,
+) -> impl Iterator<Item = sockio_core::engine::Packet> {
+    use sockio_core::engine::Packet as EnginePacket;
+    let (first, attachments) = match parser.encode(packet) {
+        Encoded::Text { text, attachments } => (EnginePacket::Message(text), attachments),
+        Encoded::Binary(data) => (EnginePacket::Binary(data), Vec::new()),
+    };
+    std::iter::once(first).chain(attachments.into_iter().map(EnginePacket::Binary))
+}
+
 /// Sends frames encoded once for many receivers (a volatile packet is
 /// dropped whole: only its first frame may be refused).
 pub(crate) fn send_frames(
@@ -356,35 +362,29 @@ pub(crate) fn send_frames(
     frames: &[SharedPacket],
     flags: &BroadcastFlags,
 ) -> bool {
-    let mut flags = flags.clone();
-    for frame in frames {
-        if !engine_send_shared(esock, frame, &flags) {
+    send_each(frames, flags, |frame, flags| {
+        esock.send_shared_with(frame, flags)
+    })
+}
+
+/// Sends the messages of one Socket.IO packet, stopping at the first
+/// refused. Only the first may be dropped as volatile: once it went, the
+/// attachments that complete it must follow.
+fn send_each<T>(
+    messages: impl IntoIterator<Item = T>,
+    flags: &BroadcastFlags,
+    mut send: impl FnMut(T, SendFlags) -> bool,
+) -> bool {
+    let mut flags = SendFlags::new()
+        .volatile(flags.volatile)
+        .compress(flags.compress);
+    for message in messages {
+        if !send(message, flags) {
             return false;
         }
-        flags.volatile = false;
+        flags = flags.volatile(false);
     }
     true
-}
-
-/// The Engine.IO flags of an emit's flags.
-fn send_flags(flags: &BroadcastFlags) -> SendFlags {
-    SendFlags::new()
-        .volatile(flags.volatile)
-        .compress(flags.compress)
-}
-
-/// Sends one Engine.IO message with the emit's flags.
-fn engine_send(
-    esock: &EngineSocket,
-    packet: sockio_core::engine::Packet,
-    flags: &BroadcastFlags,
-) -> bool {
-    esock.send_with(packet, send_flags(flags))
-}
-
-/// Sends one shared Engine.IO message with the emit's flags.
-fn engine_send_shared(esock: &EngineSocket, frame: &SharedPacket, flags: &BroadcastFlags) -> bool {
-    esock.send_shared_with(frame, send_flags(flags))
 }
 
 /// Runs `future` to completion right here if it never waits (the usual

@@ -732,6 +732,21 @@ impl SocketRef {
         }
     }
 
+    /// Runs (once: they are taken) the `disconnecting` or `disconnect`
+    /// handlers; a panicking one does not stop the others.
+    fn run_lifecycle(&self, handlers: &Mutex<Vec<LifecycleHandler>>, reason: DisconnectReason) {
+        let handlers = handlers
+            .lock()
+            .map(|mut h| std::mem::take(&mut *h))
+            .unwrap_or_default();
+        for handler in handlers {
+            let socket = self.clone();
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                handler(socket, reason);
+            }));
+        }
+    }
+
     /// The socket is gone: `disconnecting` handlers run (still in its
     /// rooms), its session is kept if it may recover, it leaves its rooms,
     /// pending acks fail, the `disconnect` handlers run.
@@ -739,18 +754,7 @@ impl SocketRef {
         if self.0.closing.swap(true, Ordering::AcqRel) {
             return;
         }
-        let disconnecting = self
-            .0
-            .on_disconnecting
-            .lock()
-            .map(|mut h| std::mem::take(&mut *h))
-            .unwrap_or_default();
-        for handler in disconnecting {
-            let socket = self.clone();
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                handler(socket, reason);
-            }));
-        }
+        self.run_lifecycle(&self.0.on_disconnecting, reason);
         if let Some(pid) = &self.0.pid
             && reason.is_recoverable()
         {
@@ -766,19 +770,7 @@ impl SocketRef {
         if let Ok(mut acks) = self.0.acks.lock() {
             acks.clear();
         }
-        let handlers = self
-            .0
-            .on_disconnect
-            .lock()
-            .map(|mut h| std::mem::take(&mut *h))
-            .unwrap_or_default();
-        for handler in handlers {
-            let socket = self.clone();
-            // A panicking disconnect handler must not stop the others.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                handler(socket, reason);
-            }));
-        }
+        self.run_lifecycle(&self.0.on_disconnect, reason);
         if let Ok(mut h) = self.0.handlers.write() {
             h.clear();
         }
