@@ -22,9 +22,6 @@ pub enum DisconnectReason {
     ParseError,
     /// The server closed the connection.
     ForcedClose,
-    /// The server closed the whole connection of the socket
-    /// (`disconnect(true)`, `disconnect_sockets(true)`).
-    ForcedServerClose,
     /// The server is shutting down.
     ServerShuttingDown,
     /// The client could not keep up with what was sent to it.
@@ -42,7 +39,6 @@ impl DisconnectReason {
             Self::PingTimeout => "ping timeout",
             Self::ParseError => "parse error",
             Self::ForcedClose => "forced close",
-            Self::ForcedServerClose => "forced server close",
             Self::ServerShuttingDown => "server shutting down",
             Self::SlowConsumer => "slow consumer",
         }
@@ -58,7 +54,6 @@ impl DisconnectReason {
                 | Self::ForcedClose
                 | Self::PingTimeout
                 | Self::ServerShuttingDown
-                | Self::ForcedServerClose
         )
     }
 
