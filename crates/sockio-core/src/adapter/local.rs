@@ -80,11 +80,23 @@ impl LocalAdapter {
         let Some(sockets) = self.local_sockets() else {
             return Vec::new();
         };
-        let sids = self.rooms().select(opts);
-        sids.iter()
-            .filter_map(|sid| {
-                let mut info = sockets.describe(sid)?;
-                info.rooms = self.rooms().socket_rooms(sid);
+        // One look at the rooms: who, and each one's rooms at that moment.
+        let selected: Vec<(SocketId, Vec<Room>)> = {
+            let rooms = self.rooms();
+            rooms
+                .select(opts)
+                .into_iter()
+                .map(|sid| {
+                    let own = rooms.socket_rooms(&sid);
+                    (sid, own)
+                })
+                .collect()
+        };
+        selected
+            .into_iter()
+            .filter_map(|(sid, own)| {
+                let mut info = sockets.describe(&sid)?;
+                info.rooms = own;
                 Some(info)
             })
             .collect()
