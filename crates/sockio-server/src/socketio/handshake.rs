@@ -72,7 +72,7 @@ impl Handshake {
         let auth: serde_json::Value = serde_json::from_str(self.auth.as_str()).unwrap_or_default();
         let value = serde_json::json!({
             "headers": headers,
-            "time": httpdate_like(self.time),
+            "time": epoch_seconds(self.time),
             "address": self.request.remote_addr.map(|a| a.ip().to_string()),
             "xdomain": self.request.headers.contains_key(http::header::ORIGIN),
             "secure": false,
@@ -87,7 +87,7 @@ impl Handshake {
 
 /// Seconds since the epoch as text: the reference sends `Date#toString()`,
 /// which nothing parses back; a number is at least exact.
-fn httpdate_like(t: SystemTime) -> String {
+fn epoch_seconds(t: SystemTime) -> String {
     t.duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
         .to_string()
