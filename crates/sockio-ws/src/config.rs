@@ -39,14 +39,21 @@ pub struct Config {
     /// Most header lines in the opening handshake. Default 64; more is
     /// answered 431.
     pub max_headers: usize,
-    /// How long to wait for the peer's close frame (and, on a client, for
-    /// the server to drop TCP) after sending ours. Default 5 s.
+    /// How long a close may take: from when it starts (our close frame
+    /// queued, or the peer's answered) until the peer's close frame (and,
+    /// on a client, the server dropping TCP); what is still queued and
+    /// unwritten then is dropped with the connection. Default 5 s.
     pub close_timeout: Duration,
     /// How long a raw-TCP opening handshake may take. Default 10 s.
     pub handshake_timeout: Duration,
     /// Frames that may wait in a connection's write queue before senders
     /// wait (or `try_send` fails). Default 1024.
     pub write_queue_frames: usize,
+    /// Payload bytes that may wait in a connection's write queue (counted
+    /// from when a message is queued until the transport took it) before
+    /// senders wait (or `try_send` fails). A message is always let into an
+    /// empty queue, whatever its size. Default 4 MiB.
+    pub write_queue_bytes: usize,
     /// Subprotocols, in order of preference. A server selects the first one
     /// the client offers that is in this list; a client offers all of them.
     pub protocols: Vec<String>,
@@ -66,6 +73,7 @@ impl Default for Config {
             close_timeout: Duration::from_secs(5),
             handshake_timeout: Duration::from_secs(10),
             write_queue_frames: 1024,
+            write_queue_bytes: 4 << 20,
             protocols: Vec::new(),
             deflate: DeflateConfig::default(),
         }
@@ -103,6 +111,12 @@ impl Config {
     /// Sets [`Config::handshake_timeout`].
     pub fn handshake_timeout(mut self, timeout: Duration) -> Self {
         self.handshake_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Config::write_queue_bytes`].
+    pub fn write_queue_bytes(mut self, bytes: usize) -> Self {
+        self.write_queue_bytes = bytes;
         self
     }
 

@@ -60,7 +60,10 @@ where
         deflate: Option<DeflateParams>,
     ) -> Self {
         let (rd, wr) = tokio::io::split(io);
-        let shared = Arc::new(shared::Shared::default());
+        let shared = Arc::new(shared::Shared::new(
+            config.close_timeout,
+            config.write_queue_bytes,
+        ));
         let writer = WsWriter::spawn(
             wr,
             Encoder::new(role, config, deflate),

@@ -146,7 +146,12 @@ impl<S: AsyncRead> WsReader<S> {
             let changed = self.shared.changed();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            let deadline = self.shared.read_deadline(self.close_timeout);
+            if self.shared.abandoned() {
+                // The writer dropped the connection (terminated, or a close
+                // that did not finish in time).
+                return Some(Ok(()));
+            }
+            let deadline = self.shared.read_deadline();
             tokio::select! {
                 read = self.io.read_buf(&mut self.buf) => {
                     return match read {

@@ -1,5 +1,5 @@
 //! State the reading and writing halves of a connection share: the close
-//! handshake.
+//! handshake, what is queued and not yet written, and termination.
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -8,14 +8,30 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::close::CloseFrame;
+
 /// Close-handshake state, shared by the reader and the writer task.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Shared {
     /// Set by whoever queues the one close frame this endpoint sends.
     close_claimed: AtomicBool,
+    /// Set by [`WsWriter::terminate`](super::WsWriter::terminate): the
+    /// connection is dropped as soon as the writer sees it.
+    terminated: AtomicBool,
+    terminate_frame: Mutex<Option<CloseFrame>>,
     /// Items pushed on the write queue and not yet written to the
     /// transport (queued, or taken by the writer task and in flight).
     unwritten: AtomicUsize,
+    /// Payload bytes of those items.
+    unwritten_bytes: AtomicUsize,
+    /// Most payload bytes queued at once (an item is always let into an
+    /// empty queue).
+    max_bytes: usize,
+    /// Senders waiting for bytes to be written (`space` is then notified).
+    space_wanted: AtomicBool,
+    space: Notify,
+    /// How long a close may take, from when it is claimed.
+    close_timeout: Duration,
     state: Mutex<State>,
     /// Woken on every change of `state`.
     changed: Notify,
@@ -23,17 +39,51 @@ pub(crate) struct Shared {
 
 #[derive(Debug, Default, Clone, Copy)]
 struct State {
-    close_sent_at: Option<Instant>,
+    /// When the connection is dropped if the close has not completed: the
+    /// close timeout after the close was claimed, whatever is still
+    /// queued before the close frame.
+    close_deadline: Option<Instant>,
+    close_sent: bool,
     close_received: bool,
     /// The reader was dropped: nobody will see the peer's close frame.
     reader_gone: bool,
     writer_done: bool,
+    /// The writer gave the connection up (terminated, or its close did not
+    /// finish in time): the reader stops too.
+    abandoned: bool,
+}
+
+/// Whether a push of `cost` bytes fits behind `queued` bytes.
+fn fits(queued: usize, cost: usize, max: usize) -> bool {
+    queued == 0 || queued.saturating_add(cost) <= max
 }
 
 impl Shared {
-    /// Claims the right to send the close frame. True once only.
+    pub(crate) fn new(close_timeout: Duration, max_bytes: usize) -> Self {
+        Self {
+            close_claimed: AtomicBool::new(false),
+            terminated: AtomicBool::new(false),
+            terminate_frame: Mutex::new(None),
+            unwritten: AtomicUsize::new(0),
+            unwritten_bytes: AtomicUsize::new(0),
+            max_bytes,
+            space_wanted: AtomicBool::new(false),
+            space: Notify::new(),
+            close_timeout,
+            state: Mutex::new(State::default()),
+            changed: Notify::new(),
+        }
+    }
+
+    /// Claims the right to send the close frame. True once only; starts
+    /// the close timeout.
     pub(crate) fn claim_close(&self) -> bool {
-        !self.close_claimed.swap(true, Ordering::AcqRel)
+        let first = !self.close_claimed.swap(true, Ordering::AcqRel);
+        if first {
+            let deadline = Instant::now() + self.close_timeout;
+            self.update(|s| s.close_deadline = Some(deadline));
+        }
+        first
     }
 
     /// Whether a close frame was queued (by either half).
@@ -41,24 +91,91 @@ impl Shared {
         self.close_claimed.load(Ordering::Acquire)
     }
 
-    /// Counts an item about to be pushed on the write queue.
-    pub(crate) fn add_unwritten(&self) {
-        self.unwritten.fetch_add(1, Ordering::AcqRel);
+    /// Marks the connection for termination, with the close frame to try
+    /// sending. True the first time.
+    pub(crate) fn terminate(&self, frame: Option<CloseFrame>) -> bool {
+        let first = !self.terminated.swap(true, Ordering::AcqRel);
+        if first {
+            if let Ok(mut slot) = self.terminate_frame.lock() {
+                *slot = frame;
+            }
+            // The writer may be blocked on a peer that does not read.
+            self.changed.notify_waiters();
+            self.space.notify_waiters();
+        }
+        first
     }
 
-    /// Uncounts `n` items: written, or never queued.
-    pub(crate) fn sub_unwritten(&self, n: usize) {
+    /// The close frame given to [`Shared::terminate`].
+    pub(crate) fn take_terminate_frame(&self) -> Option<CloseFrame> {
+        self.terminate_frame.lock().ok()?.take()
+    }
+
+    pub(crate) fn is_terminated(&self) -> bool {
+        self.terminated.load(Ordering::Acquire)
+    }
+
+    /// Counts an item of `cost` payload bytes about to be pushed on the
+    /// write queue; false (nothing counted) when the bytes would pass the
+    /// limit.
+    pub(crate) fn try_add_unwritten(&self, cost: usize) -> bool {
+        let max = self.max_bytes;
+        let added = self
+            .unwritten_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
+                fits(q, cost, max).then(|| q + cost)
+            });
+        if added.is_err() {
+            return false;
+        }
+        self.unwritten.fetch_add(1, Ordering::AcqRel);
+        true
+    }
+
+    /// As [`Shared::try_add_unwritten`], waiting for room in bytes.
+    pub(crate) async fn add_unwritten(&self, cost: usize) -> Result<(), ()> {
+        loop {
+            let space = self.space.notified();
+            tokio::pin!(space);
+            space.as_mut().enable();
+            self.space_wanted.store(true, Ordering::Release);
+            if self.is_terminated() {
+                return Err(());
+            }
+            if self.try_add_unwritten(cost) {
+                return Ok(());
+            }
+            space.await;
+        }
+    }
+
+    /// Uncounts `n` items of `bytes` payload bytes in all: written, or
+    /// never queued.
+    pub(crate) fn sub_unwritten(&self, n: usize, bytes: usize) {
         // Saturating: a count can never go below what was added.
         let _ = self
             .unwritten
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
                 Some(u.saturating_sub(n))
             });
+        let _ = self
+            .unwritten_bytes
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
+                Some(u.saturating_sub(bytes))
+            });
+        if bytes > 0 && self.space_wanted.swap(false, Ordering::AcqRel) {
+            self.space.notify_waiters();
+        }
     }
 
     /// Items queued and not yet written.
     pub(crate) fn unwritten(&self) -> usize {
         self.unwritten.load(Ordering::Acquire)
+    }
+
+    /// Payload bytes queued and not yet written.
+    pub(crate) fn unwritten_bytes(&self) -> usize {
+        self.unwritten_bytes.load(Ordering::Acquire)
     }
 
     fn update(&self, f: impl FnOnce(&mut State)) {
@@ -73,7 +190,7 @@ impl Shared {
     }
 
     pub(crate) fn set_close_sent(&self) {
-        self.update(|s| s.close_sent_at = Some(Instant::now()));
+        self.update(|s| s.close_sent = true);
     }
 
     pub(crate) fn set_close_received(&self) {
@@ -84,18 +201,27 @@ impl Shared {
         self.update(|s| s.reader_gone = true);
     }
 
-    pub(crate) fn set_writer_done(&self) {
-        self.update(|s| s.writer_done = true);
+    pub(crate) fn set_writer_done(&self, abandoned: bool) {
+        self.update(|s| {
+            s.writer_done = true;
+            s.abandoned |= abandoned;
+        });
     }
 
     pub(crate) fn close_sent(&self) -> bool {
-        self.get().close_sent_at.is_some()
+        self.get().close_sent
     }
 
-    /// When the reader must give up waiting for the peer: `timeout` after
-    /// our close frame went out.
-    pub(crate) fn read_deadline(&self, timeout: Duration) -> Option<Instant> {
-        self.get().close_sent_at.map(|at| at + timeout)
+    /// Whether the writer gave the connection up.
+    pub(crate) fn abandoned(&self) -> bool {
+        self.get().abandoned
+    }
+
+    /// When the reader must give up waiting for the peer: the close
+    /// timeout after the close was claimed, once our close frame went out.
+    pub(crate) fn read_deadline(&self) -> Option<Instant> {
+        let s = self.get();
+        s.close_deadline.filter(|_| s.close_sent)
     }
 
     /// Waits for the next change of state. Call [`Shared::changed`] before
@@ -104,9 +230,30 @@ impl Shared {
         self.changed.notified()
     }
 
-    /// Waits (at most `timeout`) for the peer's close frame, or until no
-    /// reader is left to see it.
-    pub(crate) async fn wait_close_received(&self, timeout: Duration) {
+    /// Resolves when the writer must stop writing: the connection was
+    /// terminated, or its close did not complete by the close deadline.
+    pub(crate) async fn give_up(&self) {
+        loop {
+            let changed = self.changed();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            if self.is_terminated() {
+                return;
+            }
+            let deadline = self.get().close_deadline;
+            match deadline {
+                Some(at) => tokio::select! {
+                    () = tokio::time::sleep_until(at) => return,
+                    () = &mut changed => {}
+                },
+                None => changed.await,
+            }
+        }
+    }
+
+    /// Waits, until the close deadline, for the peer's close frame, or
+    /// until no reader is left to see it.
+    pub(crate) async fn wait_close_received(&self) {
         let wait = async {
             loop {
                 let changed = self.changed();
@@ -119,6 +266,26 @@ impl Shared {
                 changed.await;
             }
         };
-        let _ = tokio::time::timeout(timeout, wait).await;
+        let deadline = self.get().close_deadline;
+        match deadline {
+            Some(at) => {
+                let _ = tokio::time::timeout_at(at, wait).await;
+            }
+            None => wait.await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fits;
+
+    #[test]
+    fn an_empty_queue_takes_any_item_a_full_one_none() {
+        assert!(fits(0, 100, 10));
+        assert!(fits(5, 5, 10));
+        assert!(!fits(5, 6, 10));
+        assert!(!fits(10, 1, 10));
+        assert!(fits(usize::MAX, 1, usize::MAX));
     }
 }

@@ -36,6 +36,20 @@ pub(crate) enum Outgoing {
     Fragmented(Message, usize),
     Frame(Bytes),
     Close(Option<CloseFrame>, AfterClose),
+    /// Wakes an idle writer for [`WsWriter::terminate`].
+    Terminate,
+}
+
+impl Outgoing {
+    /// The payload bytes the item holds, as counted against
+    /// [`Config::write_queue_bytes`](crate::Config::write_queue_bytes).
+    fn cost(&self) -> usize {
+        match self {
+            Self::Message(m, _) | Self::Fragmented(m, _) => m.len(),
+            Self::Frame(f) => f.len(),
+            Self::Close(..) | Self::Terminate => 0,
+        }
+    }
 }
 
 /// `try_send` could not queue the message.
@@ -53,7 +67,9 @@ pub enum TrySendError {
 /// ordered queue, which one task per connection drains.
 ///
 /// Messages are queued, not written, when `send` returns: `send` waits
-/// only for room in the queue ([`Config::write_queue_frames`](crate::Config::write_queue_frames)).
+/// only for room in the queue ([`Config::write_queue_frames`](crate::Config::write_queue_frames)
+/// items and [`Config::write_queue_bytes`](crate::Config::write_queue_bytes)
+/// payload bytes).
 #[derive(Debug, Clone)]
 pub struct WsWriter {
     tx: mpsc::Sender<Outgoing>,
@@ -117,7 +133,8 @@ impl WsWriter {
         self.push(Outgoing::Fragmented(msg, fragment)).await
     }
 
-    /// Queues a message without waiting; fails when the queue is full.
+    /// Queues a message without waiting; fails when the queue is full (in
+    /// items or in bytes).
     pub fn try_send(&self, msg: Message) -> Result<(), TrySendError> {
         if self.shared.close_claimed() {
             return Err(TrySendError::Closed);
@@ -143,6 +160,12 @@ impl WsWriter {
         self.shared.unwritten()
     }
 
+    /// Payload bytes of what [`WsWriter::unwritten`] counts, as held
+    /// against [`Config::write_queue_bytes`](crate::Config::write_queue_bytes).
+    pub fn unwritten_bytes(&self) -> usize {
+        self.shared.unwritten_bytes()
+    }
+
     /// Queues a complete pre-encoded frame, such as one made by
     /// [`encode_server_frame`](crate::frame::encode_server_frame), so that a
     /// broadcast encodes once and every connection shares the bytes.
@@ -166,9 +189,12 @@ impl WsWriter {
     }
 
     fn try_push(&self, item: Outgoing) -> Result<(), TrySendError> {
-        self.shared.add_unwritten();
+        let cost = item.cost();
+        if !self.shared.try_add_unwritten(cost) {
+            return Err(TrySendError::Full);
+        }
         self.tx.try_send(item).map_err(|e| {
-            self.shared.sub_unwritten(1);
+            self.shared.sub_unwritten(1, cost);
             match e {
                 mpsc::error::TrySendError::Full(_) => TrySendError::Full,
                 mpsc::error::TrySendError::Closed(_) => TrySendError::Closed,
@@ -179,12 +205,21 @@ impl WsWriter {
     /// Queues `item`, waiting for room; counted as unwritten from the
     /// start (a cancelled wait uncounts it).
     async fn push(&self, item: Outgoing) -> Result<(), Error> {
-        let mut counted = Counted::new(&self.shared);
+        let cost = item.cost();
+        self.shared
+            .add_unwritten(cost)
+            .await
+            .map_err(|()| Error::ConnectionClosed)?;
+        let mut counted = Counted {
+            shared: &self.shared,
+            cost,
+            queued: false,
+        };
         self.tx
             .send(item)
             .await
             .map_err(|_| Error::ConnectionClosed)?;
-        counted.keep();
+        counted.queued = true;
         Ok(())
     }
 
@@ -216,6 +251,23 @@ impl WsWriter {
         }
     }
 
+    /// Drops the connection now, as for a peer that does not read: what
+    /// is queued is discarded, `frame` is sent only if the transport takes
+    /// it within the close timeout (at most 1 s) and nothing was cut
+    /// mid-frame, then TCP is dropped without waiting for the peer's
+    /// answer. The reading half ends too. Does nothing if the connection
+    /// is already terminated.
+    pub fn terminate(&self, frame: Option<CloseFrame>) {
+        // No more sends, from here or from the reader.
+        self.shared.claim_close();
+        if !self.shared.terminate(frame) {
+            return;
+        }
+        // Wakes a writer idle on an empty queue; a busy one sees the flag
+        // after its current write, or gives that write up.
+        let _ = self.try_push(Outgoing::Terminate);
+    }
+
     /// Whether the connection is closing or closed (no more sends).
     pub fn is_closed(&self) -> bool {
         self.shared.close_claimed() || self.tx.is_closed()
@@ -231,28 +283,14 @@ impl WsWriter {
 /// An item counted as unwritten until it is known to be queued.
 struct Counted<'a> {
     shared: &'a Shared,
+    cost: usize,
     queued: bool,
-}
-
-impl<'a> Counted<'a> {
-    fn new(shared: &'a Shared) -> Self {
-        shared.add_unwritten();
-        Self {
-            shared,
-            queued: false,
-        }
-    }
-
-    /// The item is in the queue: the writer uncounts it once written.
-    fn keep(&mut self) {
-        self.queued = true;
-    }
 }
 
 impl Drop for Counted<'_> {
     fn drop(&mut self) {
         if !self.queued {
-            self.shared.sub_unwritten(1);
+            self.shared.sub_unwritten(1, self.cost);
         }
     }
 }
@@ -276,13 +314,22 @@ async fn write_loop<W>(
     let mut bufs: Vec<Bytes> = Vec::with_capacity(BATCH);
     let mut scratch = BytesMut::new();
     let mut shutdown = role == Role::Server;
+    // Whether the transport is at a frame boundary (a write given up
+    // half-way leaves it mid-frame, where no close frame may follow).
+    let mut at_boundary = true;
+    let mut abandoned = false;
     loop {
+        if shared.is_terminated() {
+            break;
+        }
         let taken = rx.recv_many(&mut batch, BATCH).await;
-        if taken == 0 {
+        if taken == 0 || shared.is_terminated() {
             break;
         }
         let mut close = None;
+        let mut bytes = 0;
         for item in batch.drain(..) {
+            bytes += item.cost();
             if close.is_some() {
                 continue;
             }
@@ -302,17 +349,32 @@ async fn write_loop<W>(
                     bufs.push(scratch.split().freeze());
                     close = Some(after);
                 }
+                Outgoing::Terminate => {}
             }
         }
-        if write_all(&mut io, &mut bufs).await.is_err() {
+        // Polled only while the write is pending: a peer that stops reading
+        // cannot hold the connection past a termination or the close
+        // deadline.
+        let written = tokio::select! {
+            biased;
+            written = write_all(&mut io, &mut bufs) => written,
+            () = shared.give_up() => {
+                shared.sub_unwritten(taken, bytes);
+                at_boundary = false;
+                abandoned = true;
+                shutdown = false;
+                break;
+            }
+        };
+        if written.is_err() {
             shutdown = false;
             break;
         }
-        shared.sub_unwritten(taken);
+        shared.sub_unwritten(taken, bytes);
         if let Some(after) = close {
             shared.set_close_sent();
             match after {
-                AfterClose::AwaitPeer => shared.wait_close_received(close_timeout).await,
+                AfterClose::AwaitPeer => shared.wait_close_received().await,
                 AfterClose::Reply => {}
                 AfterClose::Fail => shutdown = true,
             }
@@ -320,11 +382,43 @@ async fn write_loop<W>(
         }
     }
     rx.close();
-    if shutdown {
-        let _ = io.shutdown().await;
+    // What is still queued is dropped now, not when the last sender goes.
+    let mut dropped = (batch.len(), 0);
+    for item in batch.drain(..) {
+        dropped.1 += item.cost();
     }
-    shared.set_writer_done();
+    while let Ok(item) = rx.try_recv() {
+        dropped.0 += 1;
+        dropped.1 += item.cost();
+    }
+    shared.sub_unwritten(dropped.0, dropped.1);
+    bufs.clear();
+    if shared.is_terminated() {
+        abandoned = true;
+        let frame = shared
+            .take_terminate_frame()
+            .filter(|_| at_boundary && !shared.close_sent());
+        if let Some(frame) = frame {
+            encoder.encode(&Message::Close(Some(frame)), &mut scratch);
+            bufs.push(scratch.split().freeze());
+            let limit = close_timeout.min(TERMINATE_WRITE_LIMIT);
+            shutdown = matches!(
+                tokio::time::timeout(limit, write_all(&mut io, &mut bufs)).await,
+                Ok(Ok(()))
+            );
+        } else {
+            shutdown = false;
+        }
+    }
+    if shutdown {
+        let _ = tokio::time::timeout(close_timeout, io.shutdown()).await;
+    }
+    shared.set_writer_done(abandoned);
 }
+
+/// Longest wait for the transport to take the close frame of a
+/// terminated connection.
+const TERMINATE_WRITE_LIMIT: Duration = Duration::from_secs(1);
 
 /// Writes every buffer, many per system call, then flushes.
 async fn write_all<W: AsyncWrite + Unpin>(
