@@ -10,7 +10,9 @@ pub struct EngineConfig {
     /// Time between two pings of the server. Default 25 s.
     pub ping_interval: Duration,
     /// How long the client has to answer a ping, counted from when the ping
-    /// was queued. Default 20 s.
+    /// was sent (from when it was due if its timer fired late by no more
+    /// than a quarter of this, at most 1 s: see the session's timing
+    /// rules). Default 20 s.
     pub ping_timeout: Duration,
     /// How long a client may take to complete an upgrade (from the start of
     /// the probe to the upgrade packet). Default 10 s.
@@ -33,6 +35,14 @@ pub struct EngineConfig {
     /// instead of buffering without bound. Default 10 000 (the reference
     /// has no limit).
     pub max_buffered_packets: usize,
+    /// Most bytes of packet data waiting for a client, counted like
+    /// `max_buffered_packets` (for polling, the packets queued for the
+    /// next poll; on WebSocket, the messages not yet taken by the
+    /// connection). A packet is always let into an empty queue, whatever
+    /// its size. Past it the session closes with
+    /// [`CloseReason::SlowConsumer`](super::CloseReason::SlowConsumer).
+    /// Default 4 MiB (the reference has no limit).
+    pub max_buffered_bytes: usize,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +57,7 @@ impl Default for EngineConfig {
             allow_upgrades: true,
             allow_eio3: false,
             max_buffered_packets: 10_000,
+            max_buffered_bytes: 4 << 20,
         }
     }
 }
@@ -92,6 +103,12 @@ impl EngineConfig {
     /// Sets [`EngineConfig::max_buffered_packets`] (at least 1).
     pub fn max_buffered_packets(mut self, packets: usize) -> Self {
         self.max_buffered_packets = packets.max(1);
+        self
+    }
+
+    /// Sets [`EngineConfig::max_buffered_bytes`].
+    pub fn max_buffered_bytes(mut self, bytes: usize) -> Self {
+        self.max_buffered_bytes = bytes;
         self
     }
 

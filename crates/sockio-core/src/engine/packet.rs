@@ -223,6 +223,18 @@ pub enum Packet {
     Noop,
 }
 
+impl Packet {
+    /// Bytes of data the packet carries (its text or binary data, or the
+    /// handshake JSON), as counted against a session's buffer limit.
+    pub fn data_len(&self) -> usize {
+        match self {
+            Self::Open(b) | Self::Ping(b) | Self::Pong(b) | Self::Binary(b) => b.len(),
+            Self::Message(t) => t.as_bytes().len(),
+            Self::Close | Self::Upgrade | Self::Noop => 0,
+        }
+    }
+}
+
 /// One WebSocket message carrying one packet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum WsFrame {

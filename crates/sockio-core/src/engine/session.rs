@@ -8,8 +8,16 @@
 //! Timing follows engine.io 6.6: the first ping goes out one
 //! `ping_interval` after the open packet; a pong re-arms the interval from
 //! the moment it arrives; a ping unanswered `ping_timeout` after it was
-//! due closes the session with [`CloseReason::PingTimeout`]. An upgrade
+//! sent closes the session with [`CloseReason::PingTimeout`]. An upgrade
 //! must complete within `upgrade_timeout` of its probe starting.
+//!
+//! Timers that fire late are told apart by how late they are. Within a
+//! slack of a quarter of `ping_timeout` (at most 1 s) lateness is
+//! scheduling jitter and a ping counts from when it was due, so that an
+//! idle client is closed on time. Past it the server was stalled: a ping
+//! counts from when it actually went out, and a pong deadline that passed
+//! during the stall gives the client the slack again to be heard, so a
+//! pause of the server closes no healthy client.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -150,6 +158,9 @@ pub struct Session {
     ping_timeout: Duration,
     upgrade_timeout: Duration,
     max_buffered: usize,
+    max_buffered_bytes: usize,
+    /// Data bytes of the packets in `outbox`.
+    outbox_bytes: usize,
     events: VecDeque<Event>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
@@ -178,6 +189,8 @@ impl Session {
             upgrade_timeout: config.upgrade_timeout,
             allow_upgrades,
             max_buffered: config.max_buffered_packets.max(1),
+            max_buffered_bytes: config.max_buffered_bytes,
+            outbox_bytes: 0,
             transport,
             upgraded: false,
             upgrade: None,
@@ -392,24 +405,37 @@ impl Session {
 
     /// Queues a packet for the client. Returns false (and drops it) once
     /// the session is closed, or when the client already has
-    /// `max_buffered_packets` waiting, which closes the session with
-    /// [`CloseReason::SlowConsumer`].
+    /// `max_buffered_packets` waiting or the packet would take the queue
+    /// past `max_buffered_bytes`, which closes the session with
+    /// [`CloseReason::SlowConsumer`] and drops what was queued.
     pub fn send(&mut self, packet: Packet) -> bool {
         if self.closed.is_some() {
             return false;
         }
-        if self.outbox.len() >= self.max_buffered {
-            self.close_with(CloseReason::SlowConsumer);
+        let len = packet.data_len();
+        let over_bytes = !self.outbox.is_empty()
+            && self.outbox_bytes.saturating_add(len) > self.max_buffered_bytes;
+        if self.outbox.len() >= self.max_buffered || over_bytes {
+            self.handle_slow_consumer();
             return false;
         }
+        self.outbox_bytes += len;
         self.outbox.push_back(packet);
         true
     }
 
     /// The client cannot take more (its WebSocket write queue is full):
-    /// closes with [`CloseReason::SlowConsumer`].
+    /// closes with [`CloseReason::SlowConsumer`]. What was queued for it is
+    /// dropped: it will never read it.
     pub fn handle_slow_consumer(&mut self) {
         self.close_with(CloseReason::SlowConsumer);
+        self.outbox.clear();
+        self.outbox_bytes = 0;
+    }
+
+    /// Bytes of packet data waiting to be written.
+    pub fn queued_bytes(&self) -> usize {
+        self.outbox_bytes
     }
 
     /// Number of packets waiting to be written.
@@ -420,6 +446,7 @@ impl Session {
     /// Takes every queued packet (for a WebSocket transport, which writes
     /// them one frame each).
     pub fn drain(&mut self) -> std::collections::vec_deque::Drain<'_, Packet> {
+        self.outbox_bytes = 0;
         self.outbox.drain(..)
     }
 
@@ -440,7 +467,7 @@ impl Session {
                 Some(CloseReason::ForcedClose | CloseReason::ServerShuttingDown)
             );
             if server_close && self.final_poll.is_some() && !self.outbox.is_empty() {
-                return Some(self.outbox.drain(..).collect());
+                return Some(self.drain().collect());
             }
             return self.final_poll.take().map(|p| vec![p]);
         }
@@ -448,7 +475,7 @@ impl Session {
             return Some(vec![Packet::Noop]);
         }
         if !self.outbox.is_empty() {
-            return Some(self.outbox.drain(..).collect());
+            return Some(self.drain().collect());
         }
         if self.upgrade.is_some_and(|u| u.probed) {
             return Some(vec![Packet::Noop]);
@@ -475,23 +502,43 @@ impl Session {
         .min()
     }
 
+    /// How late a timer may fire and still count as on time: a quarter of
+    /// `ping_timeout`, at most 1 s. Lateness within it is scheduling
+    /// jitter; past it, the server itself was not running.
+    fn timer_slack(&self) -> Duration {
+        (self.ping_timeout / 4).min(Duration::from_secs(1))
+    }
+
     /// Advances the timers to `now`: sends a due ping, closes on a missed
     /// pong, abandons an upgrade that took too long.
     pub fn handle_timeout(&mut self, now: Instant) {
         if self.closed.is_some() {
             return;
         }
-        if self.pong_deadline.is_some_and(|d| now >= d) {
-            self.close_with(CloseReason::PingTimeout);
-            return;
+        let slack = self.timer_slack();
+        if let Some(deadline) = self.pong_deadline.filter(|d| now >= *d) {
+            if now - deadline <= slack {
+                self.close_with(CloseReason::PingTimeout);
+                return;
+            }
+            // Noticed long after it passed: the server was not running
+            // (a stall, CPU starvation, SIGSTOP), and the client's answer
+            // may be waiting, unread, on its transport. It gets `slack` to
+            // be heard, as Node handles I/O that arrived during a stall
+            // before its timers.
+            self.pong_deadline = Some(now + slack);
         }
         if let Some(due) = self.next_ping.filter(|t| now >= *t) {
             self.next_ping = None;
             self.outbox.push_back(Packet::Ping(Bytes::new()));
-            // Counted from when the ping was due, not from when a late timer
-            // got to it: an idle client is gone exactly interval + timeout
-            // after its last sign of life.
-            self.pong_deadline = Some(due + self.ping_timeout);
+            // Counted from when the ping is sent, as engine.io counts it,
+            // so that a server that stalled does not fail every client the
+            // moment its late pings go out. A timer that is late by no more
+            // than the slack (scheduling jitter) still counts from when
+            // the ping was due: an idle client is gone interval + timeout
+            // after its last sign of life, not later.
+            self.pong_deadline =
+                Some((due + self.ping_timeout).max(now + self.ping_timeout - slack));
         }
         if self.upgrade.is_some_and(|u| now >= u.deadline) {
             self.upgrade = None;

@@ -388,3 +388,114 @@ fn a_late_timer_does_not_extend_the_deadline() {
     s.handle_timeout(t0 + INTERVAL + TIMEOUT);
     assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
 }
+
+/// The slack of [`config`]: a quarter of its ping timeout.
+const SLACK: Duration = Duration::from_millis(50);
+
+#[test]
+fn a_ping_sent_after_a_server_stall_counts_from_when_it_went_out() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::WebSocket, t0);
+    // The server was not running for 1 s when the ping became due.
+    let resumed = t0 + INTERVAL + Duration::from_secs(1);
+    s.handle_timeout(resumed);
+    assert_eq!(s.drain().collect::<Vec<_>>(), [ping()]);
+    assert_eq!(s.poll_timeout(), Some(resumed + TIMEOUT - SLACK));
+    // The timers run again at once: the client is not failed for the
+    // server's pause.
+    s.handle_timeout(resumed + Duration::from_millis(1));
+    assert_eq!(s.close_reason(), None);
+    s.handle_packet(pong(), resumed + Duration::from_millis(5));
+    assert_eq!(
+        s.poll_timeout(),
+        Some(resumed + Duration::from_millis(5) + INTERVAL)
+    );
+    // A client that does not answer is still closed, the timeout (less the
+    // slack) after the ping went out.
+    let mut s = open(TransportKind::WebSocket, t0);
+    s.handle_timeout(resumed);
+    s.handle_timeout(resumed + TIMEOUT - SLACK - Duration::from_millis(1));
+    assert_eq!(s.close_reason(), None);
+    s.handle_timeout(resumed + TIMEOUT - SLACK);
+    assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
+}
+
+#[test]
+fn a_pong_deadline_that_passed_during_a_stall_gives_the_client_the_slack() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::WebSocket, t0);
+    s.handle_timeout(t0 + INTERVAL);
+    assert_eq!(s.drain().collect::<Vec<_>>(), [ping()]);
+    // The server stalls from just after the ping until 1 s past the pong
+    // deadline; the client's pong is waiting, unread.
+    let resumed = t0 + INTERVAL + TIMEOUT + Duration::from_secs(1);
+    s.handle_timeout(resumed);
+    assert_eq!(s.close_reason(), None);
+    assert_eq!(s.poll_timeout(), Some(resumed + SLACK));
+    s.handle_packet(pong(), resumed + Duration::from_millis(1));
+    s.handle_timeout(resumed + SLACK);
+    assert_eq!(s.close_reason(), None);
+    // Without a pong, the session closes once the slack is over.
+    let mut s = open(TransportKind::WebSocket, t0);
+    s.handle_timeout(t0 + INTERVAL);
+    s.handle_timeout(resumed);
+    s.handle_timeout(resumed + SLACK);
+    assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
+}
+
+#[test]
+fn a_timer_late_by_the_slack_still_closes_an_idle_client_on_time() {
+    let t0 = Instant::now();
+    let mut s = open(TransportKind::Polling, t0);
+    s.handle_timeout(t0 + INTERVAL + SLACK);
+    assert_eq!(s.poll_timeout(), Some(t0 + INTERVAL + TIMEOUT));
+    // The close timer is late by the slack too: still a ping timeout.
+    s.handle_timeout(t0 + INTERVAL + TIMEOUT + SLACK);
+    assert_eq!(s.close_reason(), Some(CloseReason::PingTimeout));
+}
+
+#[test]
+fn a_v3_client_whose_ping_waited_out_a_stall_is_not_failed() {
+    let t0 = Instant::now();
+    let mut s = Session::new(
+        "sid3".into(),
+        &config(),
+        TransportKind::WebSocket,
+        Protocol::V3,
+        t0,
+    );
+    let resumed = t0 + INTERVAL + TIMEOUT + Duration::from_secs(1);
+    s.handle_timeout(resumed);
+    assert_eq!(s.close_reason(), None);
+    s.handle_packet(ping(), resumed + Duration::from_millis(1));
+    s.handle_timeout(resumed + SLACK);
+    assert_eq!(s.close_reason(), None);
+}
+
+#[test]
+fn the_buffer_is_bounded_in_bytes_too() {
+    let t0 = Instant::now();
+    let config = config().max_buffered_bytes(10_000);
+    let mut s = Session::new(
+        "big".into(),
+        &config,
+        TransportKind::Polling,
+        Protocol::V4,
+        t0,
+    );
+    let _ = s.poll_response();
+    // One packet larger than the limit goes into an empty queue.
+    assert!(s.send(Packet::message("x".repeat(20_000))));
+    assert_eq!(s.queued_bytes(), 20_000);
+    let _ = s.poll_response();
+    assert_eq!(s.queued_bytes(), 0);
+    for _ in 0..10 {
+        assert!(s.send(Packet::message("y".repeat(1_000))));
+    }
+    assert!(!s.send(Packet::binary(vec![0u8; 1])));
+    assert_eq!(s.close_reason(), Some(CloseReason::SlowConsumer));
+    // What was queued for it is dropped at once.
+    assert_eq!(s.queued(), 0);
+    assert_eq!(s.queued_bytes(), 0);
+    assert_eq!(s.poll_response(), Some(vec![Packet::Close]));
+}

@@ -111,6 +111,7 @@ impl EngineIo {
             .max_message_size(config.engine.max_payload)
             // The WebSocket queue is the session's buffer once on WebSocket.
             .write_queue_frames(config.engine.max_buffered_packets)
+            .write_queue_bytes(config.engine.max_buffered_bytes)
             .deflate(if config.per_message_deflate {
                 sockio_ws::DeflateConfig::enabled()
             } else {

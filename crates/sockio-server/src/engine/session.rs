@@ -155,10 +155,17 @@ impl SessionEntry {
                 inner.remove(&self.sid);
             }
             if let Some(ws) = ws {
-                let code = ws_close_code(reason, violation);
-                tokio::spawn(async move {
-                    let _ = ws.close(Some(sockio_ws::CloseFrame::new(code, ""))).await;
-                });
+                let frame = sockio_ws::CloseFrame::new(ws_close_code(reason, violation), "");
+                if reason == CloseReason::SlowConsumer {
+                    // It does not read: what is queued for it and the
+                    // connection go now, not after a close handshake that
+                    // would wait behind its full queue.
+                    ws.terminate(Some(frame));
+                } else {
+                    tokio::spawn(async move {
+                        let _ = ws.close(Some(frame)).await;
+                    });
+                }
             }
         }
         self.changed.notify_waiters();

@@ -365,6 +365,11 @@ impl Conn {
         }
     }
 
+    /// The socket, for tests that read it their own way.
+    pub(crate) fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
     /// Writes `data` (the request, or the next piece of it).
     pub(crate) async fn send(&mut self, data: impl AsRef<[u8]>) {
         self.try_send(data.as_ref()).await.expect("write");
