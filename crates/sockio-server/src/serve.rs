@@ -21,7 +21,16 @@ pub struct ServeConfig {
     /// How long a client may take to send its request headers (slowloris
     /// defence). Default 30 s.
     pub header_read_timeout: Duration,
-    /// Largest request head buffered, in bytes. Default 64 KiB.
+    /// Largest request head accepted, in bytes. Default 64 KiB.
+    ///
+    /// What is counted: the request line (`METHOD SP target SP HTTP/1.1
+    /// CRLF`), then each header field as `name: value CRLF`, then the
+    /// final CRLF; that is the bytes on the wire for a client that puts
+    /// one space after each colon and no other optional whitespace. A
+    /// head over the limit is answered 431 with `Connection: close` before
+    /// the service sees it; hyper also stops reading one once its buffer
+    /// reaches the limit, so no more than about the limit is ever held.
+    /// More than 100 header fields is refused with 431 as well.
     pub max_head: usize,
     /// How long open connections get to finish after shutdown starts.
     /// Default 10 s.
@@ -117,7 +126,11 @@ where
                 let conn = builder
                     .serve_connection(
                         TokioIo::new(tcp),
-                        TowerToHyperService::new(WithRemoteAddr { inner: service.clone(), addr: peer }),
+                        TowerToHyperService::new(WithRemoteAddr {
+                            inner: service.clone(),
+                            addr: peer,
+                            max_head: config.max_head,
+                        }),
                     )
                     .with_upgrades();
                 let mut stop = stop.subscribe();
@@ -165,20 +178,82 @@ pub async fn bind(addr: impl tokio::net::ToSocketAddrs) -> std::io::Result<TcpLi
     }))
 }
 
-/// Puts the connection's peer address in each request's extensions.
+/// Refuses a request whose head is over `max_head` (431), and puts the
+/// connection's peer address in each request's extensions.
 #[derive(Clone)]
 struct WithRemoteAddr<S> {
     inner: S,
     addr: std::net::SocketAddr,
+    max_head: usize,
 }
 
-impl<S, B> Service<Request<B>> for WithRemoteAddr<S>
+/// The bytes of a request's head as [`ServeConfig::max_head`] counts them.
+fn head_len<B>(req: &Request<B>) -> usize {
+    let uri = req.uri();
+    let target = uri.scheme_str().map_or(0, |s| s.len() + 3)
+        + uri.authority().map_or(0, |a| a.as_str().len())
+        + uri.path_and_query().map_or(0, |p| p.as_str().len());
+    // "METHOD target HTTP/1.1\r\n"
+    let line = req.method().as_str().len() + 1 + target + 11;
+    let fields: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + 2 + value.len() + 2)
+        .sum();
+    line + fields + 2
+}
+
+pin_project_lite::pin_project! {
+    /// The service's response, or a 431 for an oversized head.
+    #[project = HeadCheckProj]
+    enum HeadCheck<F, D> {
+        Inner { #[pin] fut: F },
+        TooLarge { res: Option<Response<http_body_util::Empty<D>>> },
+    }
+}
+
+impl<F, B, E> Future for HeadCheck<F, B::Data>
 where
-    S: Service<Request<B>>,
+    F: Future<Output = Result<Response<B>, E>>,
+    B: Body,
 {
-    type Response = S::Response;
+    type Output = Result<Response<http_body_util::Either<B, http_body_util::Empty<B::Data>>>, E>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        use http_body_util::Either;
+        match self.project() {
+            HeadCheckProj::Inner { fut } => {
+                fut.poll(cx).map(|r| r.map(|res| res.map(Either::Left)))
+            }
+            HeadCheckProj::TooLarge { res } => std::task::Poll::Ready(Ok(res
+                .take()
+                .expect("polled after completion")
+                .map(Either::Right))),
+        }
+    }
+}
+
+fn head_too_large<D: bytes::Buf>() -> Response<http_body_util::Empty<D>> {
+    let mut res = Response::new(http_body_util::Empty::new());
+    *res.status_mut() = http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+    res.headers_mut().insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("close"),
+    );
+    res
+}
+
+impl<S, B, ReqB> Service<Request<ReqB>> for WithRemoteAddr<S>
+where
+    S: Service<Request<ReqB>, Response = Response<B>>,
+    B: Body,
+{
+    type Response = Response<http_body_util::Either<B, http_body_util::Empty<B::Data>>>;
     type Error = S::Error;
-    type Future = S::Future;
+    type Future = HeadCheck<S::Future, B::Data>;
 
     fn poll_ready(
         &mut self,
@@ -187,9 +262,16 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqB>) -> Self::Future {
+        if head_len(&req) > self.max_head {
+            return HeadCheck::TooLarge {
+                res: Some(head_too_large()),
+            };
+        }
         req.extensions_mut()
             .insert(crate::engine::RemoteAddr(self.addr));
-        self.inner.call(req)
+        HeadCheck::Inner {
+            fut: self.inner.call(req),
+        }
     }
 }

@@ -12,8 +12,8 @@ use std::time::Duration;
 use sockio_server::ServeConfig;
 use sockio_server::engine::{Cors, EngineServerConfig};
 use support::{
-    Closed, LAST_CHUNK, TestServer, WS_ACCEPT, chunk, engine_config, get, post, request,
-    server_config, sid_of_open_packet, ws_upgrade,
+    Closed, TestServer, WS_ACCEPT, chunk, engine_config, get, post, request, server_config,
+    sid_of_open_packet, ws_upgrade,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -224,12 +224,12 @@ async fn concurrent_posts_close_the_session() {
     let res = server.request(get(&polling(&sid), &[])).await;
     res.assert_json_error(400, code, message, &[]);
     assert_eq!(server.engine.session_count(), 0);
-    // The first POST, once complete, is refused: its session is gone (the
-    // reference destroys its connection).
-    first.send(chunk(b"tial")).await;
-    first.send(LAST_CHUNK).await;
+    // The first POST ends with its session, its body unfinished: 400, and
+    // its connection is dropped (the reference destroys it).
     let res = first.response().await;
     assert_eq!(res.status, 400, "{res:?}");
+    assert_eq!(res.header("connection"), Some("close"));
+    first.expect_closed().await;
 }
 
 /// The reference's `verify` refuses a request whose protocol (EIO, absent
@@ -612,4 +612,157 @@ async fn slowloris_connections_are_closed_by_the_header_timeout() {
     // The server still serves after the flood.
     let sid = server.handshake().await;
     assert!(server.engine.socket(&sid).is_some());
+}
+
+// ----- issue 13, defect 3: POST bodies that never finish -----
+
+/// A POST announcing 1000 bytes that sends 10 and stalls. The body the
+/// handshake's session is posting to must not outlive that session.
+async fn stalled_post(server: &TestServer, sid: &str) -> support::Conn {
+    let mut conn = server.connect().await;
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: 1000\r\n\r\n4hello wor",
+        polling(sid)
+    );
+    conn.send(head).await;
+    conn
+}
+
+/// Sessions whose POST body stalls are closed at their ping timeout, and
+/// the POST ends with them (400, `Connection: close`, the connection
+/// dropped), in virtual time: 300 stalled bodies, each ended within the
+/// heartbeat of its session rather than held open.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_post_body_ends_with_its_session() {
+    const STALLED: usize = 300;
+    let interval = Duration::from_millis(300);
+    let timeout = Duration::from_millis(200);
+    let config = server_config().engine(
+        support::engine_config()
+            .ping_interval(interval)
+            .ping_timeout(timeout),
+    );
+    let server = TestServer::start(config).await;
+    let started = Instant::now();
+    let mut posts = Vec::new();
+    for _ in 0..STALLED {
+        let sid = server.handshake().await;
+        posts.push(stalled_post(&server, &sid).await);
+    }
+    let mut ended = tokio::task::JoinSet::new();
+    for mut conn in posts {
+        ended.spawn(async move {
+            let res = conn.response().await;
+            let closed = conn.expect_closed().await;
+            (res, closed, Instant::now())
+        });
+    }
+    while let Some(outcome) = ended.join_next().await {
+        let (res, _closed, at) = outcome.expect("client panicked");
+        assert_eq!(res.status, 400, "{res:?}");
+        assert_eq!(res.header("connection"), Some("close"));
+        // The session's ping timeout (interval + timeout), with the slack
+        // a late timer may take.
+        assert!(
+            at - started <= interval + timeout + Duration::from_millis(100),
+            "{:?}",
+            at - started
+        );
+    }
+    assert_eq!(server.engine.session_count(), 0);
+}
+
+/// A body still incomplete after the body timeout is ended the same way,
+/// however long its session lives.
+#[tokio::test(start_paused = true)]
+async fn a_post_body_gets_the_body_timeout() {
+    // Shorter than the test client's read guard, which runs on the same
+    // virtual clock.
+    let limit = Duration::from_secs(5);
+    let server = TestServer::start(server_config().body_timeout(limit)).await;
+    let sid = server.handshake().await;
+    let started = Instant::now();
+    let mut conn = stalled_post(&server, &sid).await;
+    let res = conn.response().await;
+    let elapsed = started.elapsed();
+    assert_eq!(res.status, 400, "{res:?}");
+    assert_eq!(res.header("connection"), Some("close"));
+    conn.expect_closed().await;
+    assert!(
+        elapsed >= limit && elapsed < limit + Duration::from_millis(100),
+        "{elapsed:?}"
+    );
+    // The session failed with the POST.
+    assert!(server.engine.socket(&sid).is_none());
+}
+
+// ----- issue 13, defect 5 and RELIABILITY case 2: request heads -----
+
+/// A polling handshake whose head is exactly `len` bytes, padded with one
+/// `X-Pad` header (as [`ServeConfig::max_head`] counts: request line,
+/// `name: value\r\n` per field, final CRLF).
+fn handshake_of_len(len: usize) -> Vec<u8> {
+    let base = format!("GET {HANDSHAKE} HTTP/1.1\r\nHost: localhost\r\nX-Pad: \r\n\r\n");
+    let pad = len.checked_sub(base.len()).expect("head too short");
+    let head = format!(
+        "GET {HANDSHAKE} HTTP/1.1\r\nHost: localhost\r\nX-Pad: {}\r\n\r\n",
+        "a".repeat(pad)
+    );
+    assert_eq!(head.len(), len);
+    head.into_bytes()
+}
+
+/// Sends a head and reads the status, or `None` when the server dropped the
+/// connection without answering.
+async fn head_status(server: &TestServer, head: &[u8]) -> Option<u16> {
+    let mut conn = server.connect().await;
+    conn.try_send(head).await.ok()?;
+    Some(conn.response().await.status)
+}
+
+/// The documented limit is the one enforced: a head of exactly
+/// `max_head` bytes is served, one byte more is refused 431 with
+/// `Connection: close`, and so is everything larger (100 KiB, which hyper
+/// alone let through, and 1 MiB).
+#[tokio::test]
+async fn the_head_limit_is_exact() {
+    let limit = 64 << 10;
+    let server =
+        TestServer::start_with(server_config(), ServeConfig::default().max_head(limit)).await;
+    let mut conn = server.connect().await;
+    conn.send(handshake_of_len(limit)).await;
+    conn.response().await.assert_handshake(&[]);
+
+    let mut conn = server.connect().await;
+    conn.send(handshake_of_len(limit + 1)).await;
+    let res = conn.response().await;
+    assert_eq!(res.status, 431, "{res:?}");
+    assert_eq!(res.header("connection"), Some("close"));
+    conn.expect_closed().await;
+
+    for len in [limit + 1000, 100 << 10, 1 << 20] {
+        // Past hyper's buffer the server may stop reading and reset before
+        // the whole head is written: either way nothing is served.
+        let status = head_status(&server, &handshake_of_len(len)).await;
+        assert!(matches!(status, Some(431) | None), "{len}: {status:?}");
+    }
+    // A smaller limit is exact too.
+    let server =
+        TestServer::start_with(server_config(), ServeConfig::default().max_head(10_000)).await;
+    assert_eq!(
+        head_status(&server, &handshake_of_len(10_000)).await,
+        Some(200)
+    );
+    assert_eq!(
+        head_status(&server, &handshake_of_len(10_001)).await,
+        Some(431)
+    );
+    // 500 header fields (over hyper's 100) are refused as well.
+    let mut head = format!("GET {HANDSHAKE} HTTP/1.1\r\nHost: localhost\r\n");
+    for i in 0..500 {
+        head.push_str(&format!("X-H{i}: v\r\n"));
+    }
+    head.push_str("\r\n");
+    assert_eq!(head_status(&server, head.as_bytes()).await, Some(431));
+    assert_eq!(server.engine.session_count(), 1);
 }

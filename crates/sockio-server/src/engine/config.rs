@@ -29,6 +29,12 @@ pub struct EngineServerConfig {
     pub cookie: Option<Cookie>,
     /// A hook that may refuse a handshake (403, code 4 "Forbidden").
     pub allow_request: Option<AllowRequest>,
+    /// How long the body of a long-polling POST may take to arrive, from
+    /// when its head was read. Default 30 s. A body still incomplete then,
+    /// or when its session closes (a ping timeout, a server close), is
+    /// answered 400 with `Connection: close` and fails the session with a
+    /// transport error.
+    pub body_timeout: std::time::Duration,
 }
 
 impl Default for EngineServerConfig {
@@ -41,6 +47,7 @@ impl Default for EngineServerConfig {
             cors: Cors::default(),
             cookie: None,
             allow_request: None,
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -71,6 +78,12 @@ impl EngineServerConfig {
     /// Sets [`EngineServerConfig::http_compression`].
     pub fn http_compression(mut self, compression: Option<HttpCompression>) -> Self {
         self.http_compression = compression;
+        self
+    }
+
+    /// Sets [`EngineServerConfig::body_timeout`].
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
 

@@ -155,18 +155,32 @@ where
         }
         state.post_active = true;
     }
-    let body = read_body(body, max).await;
+    // A body that never finishes holds its connection and what it sent so
+    // far: it gets the body timeout, and no longer than its session lives.
+    let timeout = inner.config.body_timeout;
+    let body = tokio::select! {
+        read = tokio::time::timeout(timeout, read_body(body, max)) => read.ok(),
+        () = session_closed(&entry) => None,
+    };
     let mut state = entry.lock();
     state.post_active = false;
     let body = match body {
-        ReadBody::Complete(bytes) => bytes,
-        ReadBody::TooLarge(rest) => {
+        Some(ReadBody::Complete(bytes)) => bytes,
+        Some(ReadBody::TooLarge(rest)) => {
             drop(state);
             return too_large(rest);
         }
-        ReadBody::Failed => {
+        Some(ReadBody::Failed) => {
             drop(state);
             return empty(StatusCode::BAD_REQUEST);
+        }
+        None => {
+            // Timed out, or the session closed meanwhile: the request ends
+            // here, and its connection with it (the reference fails the
+            // session with a transport error when a POST is cut short).
+            state.core.handle_transport_error();
+            entry.process(&inner, state).run(&inner, &entry);
+            return close_connection(empty(StatusCode::BAD_REQUEST));
         }
     };
     if state.core.is_closed() {
@@ -192,6 +206,19 @@ where
     };
     entry.process(&inner, state).run(&inner, &entry);
     response
+}
+
+/// Resolves once the session is closed.
+async fn session_closed(entry: &SessionEntry) {
+    loop {
+        let changed = entry.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        if entry.lock().core.is_closed() {
+            return;
+        }
+        changed.await;
+    }
 }
 
 /// Bytes of an over-limit body read and dropped after the 413, so that a
