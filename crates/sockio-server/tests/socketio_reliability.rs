@@ -858,6 +858,84 @@ async fn case_30_namespace_handshakes() {
     control.assert_alive().await;
 }
 
+/// RELIABILITY 30 and issue 13, defect 4: clients choose the names of
+/// dynamic children, so what they create is bounded whatever they do. With
+/// the defaults, one client's 10 000 distinct names create 100 children
+/// (the per-client cap is checked before anything is created), a name over
+/// 256 bytes creates none, a child whose middleware refuses the client is
+/// not kept, and every child goes with the client's last socket, except
+/// the one the application asked for by name.
+#[tokio::test]
+async fn case_30_dynamic_namespaces_stay_bounded() {
+    let server = Server::start(SocketIo::builder()).await;
+    let mut control = server.control().await;
+    let parent = server.io.dyn_ns("/d-{name}", |_socket: SocketRef| {});
+    parent.use_middleware(|socket| {
+        if socket.nsp().ends_with("-refused") {
+            Err(sockio_server::socketio::ConnectError::new("refused"))
+        } else {
+            Ok(())
+        }
+    });
+    let mut ws = server.open().await;
+    for batch in 0..10 {
+        let names = batch * 1_000..(batch + 1) * 1_000;
+        for i in names.clone() {
+            send(&mut ws, &format!("0/d-{i},")).await;
+        }
+        for i in names {
+            let reply = next(&mut ws).await;
+            if i < 100 {
+                assert!(
+                    reply.starts_with(&format!(r#"0/d-{i},{{"sid":""#)),
+                    "{reply}"
+                );
+            } else {
+                assert_eq!(
+                    reply,
+                    format!(r#"4/d-{i},{{"message":"Too many namespaces"}}"#)
+                );
+            }
+        }
+    }
+    assert_eq!(parent.children().len(), 100);
+    assert!(server.io.of("/d-100").is_none());
+
+    let mut other = server.open().await;
+    let long = format!("/d-{}", "x".repeat(300));
+    send(&mut other, &format!("0{long},")).await;
+    assert_eq!(
+        next(&mut other).await,
+        format!(r#"4{long},{{"message":"Invalid namespace"}}"#)
+    );
+    send(&mut other, "0/d-x-refused,").await;
+    assert_eq!(
+        next(&mut other).await,
+        r#"4/d-x-refused,{"message":"refused"}"#
+    );
+    assert_eq!(parent.children().len(), 100);
+
+    // The application asks for one child by name: that one stays.
+    let kept = server.io.of("/d-7").expect("a live child");
+    drop(ws);
+    let deadline = tokio::time::Instant::now() + support::IO_TIMEOUT;
+    while parent.children().len() > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            parent.children().len()
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert_eq!(parent.children(), ["/d-7"]);
+    assert_eq!(kept.socket_count(), 0);
+    // A client joining that name is in the namespace the handle holds.
+    let mut again = server.open().await;
+    sio::join(&mut again, "/d-7", None).await;
+    assert_eq!(kept.socket_count(), 1);
+    control.assert_alive().await;
+}
+
 /// RELIABILITY 30, no CONNECT at all: the client is closed once the
 /// connect timeout passes (a forced close, 1000, as the reference's
 /// `close()`), counted on the paused clock; a client that did connect is

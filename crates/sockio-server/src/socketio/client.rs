@@ -16,6 +16,7 @@ use sockio_core::socket::{
 };
 
 use super::IoInner;
+use super::namespace::Namespace;
 use super::reason::DisconnectReason;
 use super::socket::SocketRef;
 use crate::engine::{EngineHandler, EngineSocket, SendFlags, SharedPacket};
@@ -208,15 +209,8 @@ impl Client {
             Data::Value(auth) => auth.clone(),
             _ => RawJson::new("{}").unwrap_or_else(|_| RawJson::string("")),
         };
-        let Some(ns) = io.namespace_for(nsp, &auth) else {
-            self.send_packet(&Packet::connect_error(
-                packet.nsp.clone(),
-                "Invalid namespace",
-                None,
-            ));
-            return;
-        };
-        // This namespace is among those connecting.
+        // Checked before anything is created for the name. This namespace
+        // is among those connecting.
         let joined = self.socket_count() + self.connecting.lock().map_or(1, |c| c.len());
         if joined > io.config.max_namespaces_per_client {
             self.send_packet(&Packet::connect_error(
@@ -226,6 +220,32 @@ impl Client {
             ));
             return;
         }
+        let Some(ns) = io.namespace_for(nsp, &auth) else {
+            self.send_packet(&Packet::connect_error(
+                packet.nsp.clone(),
+                "Invalid namespace",
+                None,
+            ));
+            return;
+        };
+        // A dynamic child made for this client goes again if the client does
+        // not end up in it (refused, or gone before joining).
+        let joined = self.clone().admit_and_join(&io, &ns, packet, auth).await;
+        if !joined {
+            io.namespace_emptied(&ns);
+        }
+    }
+
+    /// The rest of [`Client::join`] once the namespace is found; true if the
+    /// client joined it.
+    async fn admit_and_join(
+        self: Arc<Self>,
+        io: &Arc<IoInner>,
+        ns: &Arc<Namespace>,
+        packet: Packet,
+        auth: RawJson,
+    ) -> bool {
+        let nsp = &*packet.nsp;
         let mut restored = None;
         if let (Some(_), Some(recovery)) = (&io.config.recovery, packet.recovery()) {
             restored = ns
@@ -236,7 +256,7 @@ impl Client {
                 .flatten();
         }
         if self.esock.is_closed() {
-            return;
+            return false;
         }
         let socket = SocketRef::new(
             ns.clone(),
@@ -256,7 +276,7 @@ impl Client {
             ns.admit(&socket).await
         };
         if self.esock.is_closed() {
-            return;
+            return false;
         }
         if let Err(refusal) = admitted {
             self.send_packet(&Packet::connect_error(
@@ -264,10 +284,7 @@ impl Client {
                 &refusal.message,
                 refusal.data.as_ref(),
             ));
-            if ns.socket_count() == 0 {
-                io.namespace_emptied(&ns);
-            }
-            return;
+            return false;
         }
         self.connected_once.store(true, Ordering::Release);
         if let Ok(mut sockets) = self.sockets.lock() {
@@ -276,7 +293,7 @@ impl Client {
         // In the namespace before the client hears it is connected: a
         // broadcast that follows the CONNECT reply reaches it.
         ns.insert(&socket);
-        io.keep_namespace(&ns);
+        io.keep_namespace(ns);
         if let Some(restored) = restored {
             socket.join_all(restored.session.rooms.iter().map(|r| r.to_string()));
             // Before the CONNECT reply, as the reference does: the client
@@ -291,6 +308,7 @@ impl Client {
             socket.pid(),
         ));
         ns.connected(&socket);
+        true
     }
 
     /// Encodes and sends a packet to this client.

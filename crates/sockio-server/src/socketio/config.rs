@@ -21,6 +21,7 @@ pub(crate) struct SocketIoConfig {
     pub(crate) adapter: Factory,
     pub(crate) cleanup_empty_child_namespaces: bool,
     pub(crate) max_namespaces_per_client: usize,
+    pub(crate) max_namespace_name_len: usize,
 }
 
 /// The adapter factory, shared.
@@ -64,8 +65,9 @@ impl Default for SocketIoBuilder {
                 ack_timeout: Duration::from_secs(30),
                 recovery: None,
                 adapter: Factory(Arc::new(LocalAdapter::factory())),
-                cleanup_empty_child_namespaces: false,
+                cleanup_empty_child_namespaces: true,
                 max_namespaces_per_client: 100,
+                max_namespace_name_len: 256,
             },
             max_attachment_bytes: None,
         }
@@ -158,8 +160,13 @@ impl SocketIoBuilder {
         self
     }
 
-    /// Removes a dynamic namespace's child when its last socket leaves
-    /// (socket.io's `cleanupEmptyChildNamespaces`). Default false.
+    /// Removes a dynamic namespace's child when its last socket leaves, or
+    /// when the client it was created for is refused or goes before
+    /// joining (socket.io's `cleanupEmptyChildNamespaces`). Default true,
+    /// unlike the reference: clients choose the names, and without it
+    /// every name ever tried keeps a namespace and its adapter for as long
+    /// as the server runs. A child the application asked for with
+    /// [`SocketIo::of`] is kept either way.
     pub fn cleanup_empty_child_namespaces(mut self, cleanup: bool) -> Self {
         self.config.cleanup_empty_child_namespaces = cleanup;
         self
@@ -170,6 +177,15 @@ impl SocketIoBuilder {
     /// no limit).
     pub fn max_namespaces_per_client(mut self, n: usize) -> Self {
         self.config.max_namespaces_per_client = n.max(1);
+        self
+    }
+
+    /// Longest name, in bytes, of a dynamic namespace's child: a CONNECT
+    /// to a longer name creates nothing and gets `connect_error` "Invalid
+    /// namespace". Default 256 (the reference has no limit). Namespaces
+    /// registered with [`SocketIo::ns`] are not limited.
+    pub fn max_namespace_name_len(mut self, bytes: usize) -> Self {
+        self.config.max_namespace_name_len = bytes;
         self
     }
 

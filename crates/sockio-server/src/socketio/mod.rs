@@ -124,6 +124,11 @@ impl IoInner {
         if let Some(ns) = self.namespace(name) {
             return Some(ns);
         }
+        // Clients choose the names of dynamic children: a name longer than
+        // the limit creates nothing.
+        if name.len() > self.config.max_namespace_name_len {
+            return None;
+        }
         let parents = self.dynamic.read().ok()?.clone();
         let parent = parents.iter().find(|p| (p.matcher)(name, auth))?;
         let mut map = self.namespaces.write().ok()?;
@@ -156,9 +161,14 @@ impl IoInner {
         }
     }
 
-    /// A dynamic child lost its last socket: removed when configured so.
+    /// A dynamic child lost its last socket, or was created for a client
+    /// that did not join it: removed unless configured otherwise or kept
+    /// by the application.
     pub(crate) fn namespace_emptied(&self, ns: &Arc<Namespace>) {
-        if !self.config.cleanup_empty_child_namespaces || !ns.dynamic {
+        if !self.config.cleanup_empty_child_namespaces
+            || !ns.dynamic
+            || ns.kept.load(std::sync::atomic::Ordering::Acquire)
+        {
             return;
         }
         {
@@ -250,10 +260,12 @@ impl SocketIo {
     /// parent's middlewares. Registered namespaces are matched first, then
     /// dynamic ones in the order registered.
     ///
-    /// Clients choose the names: with a pattern that matches many, turn on
-    /// [`SocketIoBuilder::cleanup_empty_child_namespaces`], or children
-    /// (each with its adapter) pile up for as long as the server runs, as
-    /// with the reference.
+    /// Clients choose the names, so a child lives only while it has
+    /// sockets (unless [`SocketIo::of`] asked for it, or
+    /// [`SocketIoBuilder::cleanup_empty_child_namespaces`] is turned off),
+    /// names are at most [`SocketIoBuilder::max_namespace_name_len`] bytes,
+    /// and one client joins at most
+    /// [`SocketIoBuilder::max_namespaces_per_client`] namespaces.
     pub fn dyn_ns<F>(&self, pattern: &str, on_connect: F) -> ParentNamespaceRef
     where
         F: Fn(SocketRef) + Send + Sync + 'static,
@@ -320,9 +332,14 @@ impl SocketIo {
     }
 
     /// A namespace: registered with [`SocketIo::ns`], or a dynamic child
-    /// that exists now.
+    /// that exists now. A child asked for here is kept when its last
+    /// socket leaves, so the returned handle stays the namespace clients
+    /// of that name join.
     pub fn of(&self, name: &str) -> Option<NamespaceRef> {
-        self.inner.namespace(name).map(|ns| NamespaceRef { ns })
+        self.inner.namespace(name).map(|ns| {
+            ns.kept.store(true, std::sync::atomic::Ordering::Release);
+            NamespaceRef { ns }
+        })
     }
 
     /// The tower service answering Socket.IO requests (404 for others).

@@ -132,6 +132,9 @@ pub(crate) struct Namespace {
     pub(crate) handlers: Arc<Handlers>,
     /// Set for the children of a dynamic namespace.
     pub(crate) dynamic: bool,
+    /// A dynamic child the application asked for by name
+    /// ([`SocketIo::of`](super::SocketIo::of)): kept when it empties.
+    pub(crate) kept: std::sync::atomic::AtomicBool,
     sockets: RwLock<HashMap<SocketId, SocketRef>>,
     /// Ack ids, shared by every socket of the namespace (a broadcast asking
     /// for acks uses one id for all its receivers).
@@ -160,6 +163,7 @@ impl Namespace {
                 adapter: io.config.adapter.create(ctx),
                 handlers,
                 dynamic,
+                kept: std::sync::atomic::AtomicBool::new(false),
                 sockets: RwLock::new(HashMap::new()),
                 ack_ids: AtomicU64::new(0),
             }
