@@ -45,19 +45,15 @@ impl EngineHandler for EngineGlue {
             sockets: Mutex::new(HashMap::new()),
             connecting: Mutex::default(),
             connected_once: AtomicBool::new(false),
-            deadline_set: AtomicBool::new(false),
+            connect_by: crate::engine::now() + io.config.connect_timeout,
+            deadline_set: AtomicBool::new(true),
         });
+        // A client that joins no namespace in time is dropped, on the
+        // session's own timer: nothing outlives the session for it.
+        socket.set_deadline(Some(client.connect_by));
         if let Ok(mut clients) = io.clients.lock() {
-            clients.insert(Arc::from(socket.sid()), client.clone());
+            clients.insert(Arc::from(socket.sid()), client);
         }
-        // A client that joins no namespace in time is dropped.
-        let timeout = io.config.connect_timeout;
-        tokio::spawn(async move {
-            tokio::time::sleep(timeout).await;
-            if !client.connected_once.load(Ordering::Acquire) {
-                client.esock.close();
-            }
-        });
     }
 
     fn on_message(&self, socket: &EngineSocket, text: Str) {
@@ -74,13 +70,19 @@ impl EngineHandler for EngineGlue {
         }
     }
 
-    /// A binary packet's attachments may be overdue: a packet that waited
+    /// A binary packet's attachments may be overdue (a packet that waited
     /// longer than the decoder's `attachment_timeout` closes the
-    /// connection.
+    /// connection), or the connect timeout may have passed with no
+    /// namespace joined (the connection is closed).
     fn on_deadline(&self, socket: &EngineSocket) {
         if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
             let expired = client.decode(|d, now| d.expire(now).map(|()| None));
             client.handle(expired);
+            if !client.connected_once.load(Ordering::Acquire)
+                && crate::engine::now() >= client.connect_by
+            {
+                client.esock.close();
+            }
         }
     }
 
@@ -106,7 +108,10 @@ pub(crate) struct Client {
     /// Namespaces with a CONNECT being handled.
     connecting: Mutex<std::collections::HashSet<String>>,
     connected_once: AtomicBool,
-    /// The session's deadline is set (a binary packet awaits attachments).
+    /// When the client must have joined a namespace (the connect timeout).
+    connect_by: Instant,
+    /// The session's deadline is set (a binary packet awaits attachments,
+    /// or no namespace is joined yet).
     deadline_set: AtomicBool,
 }
 
@@ -127,11 +132,20 @@ impl Client {
             let decoded = step(&mut decoder, crate::engine::now());
             (decoded, decoder.deadline())
         };
+        let deadline = match (deadline, self.connect_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let was_set = self.deadline_set.swap(deadline.is_some(), Ordering::AcqRel);
         if was_set || deadline.is_some() {
             self.esock.set_deadline(deadline);
         }
         decoded
+    }
+
+    /// The connect timeout's deadline, until a namespace is joined.
+    fn connect_deadline(&self) -> Option<Instant> {
+        (!self.connected_once.load(Ordering::Acquire)).then_some(self.connect_by)
     }
 
     fn socket(&self, nsp: &str) -> Option<SocketRef> {
@@ -286,7 +300,11 @@ impl Client {
             ));
             return false;
         }
-        self.connected_once.store(true, Ordering::Release);
+        if !self.connected_once.swap(true, Ordering::AcqRel) {
+            // The connect timeout no longer applies: the session's deadline
+            // is the decoder's again.
+            let _ = self.decode(|_, _| Ok(None));
+        }
         if let Ok(mut sockets) = self.sockets.lock() {
             sockets.insert(nsp.to_owned(), socket.clone());
         }
