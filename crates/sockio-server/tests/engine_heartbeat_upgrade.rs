@@ -145,6 +145,91 @@ async fn answering_client_stays() {
     assert!(handler.closes.lock().unwrap().is_empty());
 }
 
+/// RELIABILITY 20: a pong that comes after pingInterval + pingTimeout is
+/// too late. The client gets the ping (300 ms after the handshake) and
+/// answers only at 600 ms: the session was closed "ping timeout" at 500 ms
+/// (not revived by the late pong, not closed only when it came), the late
+/// POST and the next poll find no session, and no session is left.
+#[tokio::test(start_paused = true)]
+async fn late_pong_on_polling_does_not_save_the_session() {
+    let engine = EngineConfig::default()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200));
+    let (addr, io, handler) = start(engine).await;
+    let opened = tokio::time::Instant::now();
+    let sid = handshake(addr).await;
+    let q = format!("&sid={sid}");
+    // The poll waits for the ping.
+    assert_eq!(http(addr, "GET", &q, "").await, (200, "2".to_owned()));
+    let pinged = opened.elapsed();
+    assert!(
+        pinged >= Duration::from_millis(300) && pinged <= Duration::from_millis(350),
+        "{pinged:?}"
+    );
+    assert!(handler.closes.lock().unwrap().is_empty());
+    tokio::time::sleep_until(opened + Duration::from_millis(600)).await;
+    let unknown = (
+        400,
+        r#"{"code":1,"message":"Session ID unknown"}"#.to_owned(),
+    );
+    assert_eq!(http(addr, "POST", &q, "3").await, unknown);
+    let closes = handler.closes.lock().unwrap().clone();
+    assert_eq!(closes.len(), 1, "{closes:?}");
+    let (reason, at) = closes[0];
+    assert_eq!(reason, CloseReason::PingTimeout);
+    let elapsed = at - opened;
+    assert!(
+        elapsed >= Duration::from_millis(500) && elapsed <= Duration::from_millis(550),
+        "{elapsed:?}"
+    );
+    assert_eq!(http(addr, "GET", &q, "").await, unknown);
+    assert_eq!(io.session_count(), 0);
+}
+
+/// RELIABILITY 20: unsolicited pongs are harmless and do not switch the
+/// heartbeat off. A client sends three pongs nobody asked for (one POST,
+/// 100 ms after the handshake): the POST is accepted and the session stays
+/// open; the server still pings (within pingInterval of the last pong) and,
+/// when that ping goes unanswered, closes "ping timeout" pingTimeout later.
+#[tokio::test(start_paused = true)]
+async fn unsolicited_pongs_leave_the_heartbeat_running() {
+    let engine = EngineConfig::default()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200));
+    let (addr, io, handler) = start(engine).await;
+    let opened = tokio::time::Instant::now();
+    let sid = handshake(addr).await;
+    let q = format!("&sid={sid}");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        http(addr, "POST", &q, "3\u{1e}3\u{1e}3").await,
+        (200, "ok".to_owned())
+    );
+    assert_eq!(io.session_count(), 1);
+    assert!(handler.closes.lock().unwrap().is_empty());
+    // The next ping: at 300 ms (the schedule kept) or 400 ms (counted
+    // from the pong), no later.
+    assert_eq!(http(addr, "GET", &q, "").await, (200, "2".to_owned()));
+    let pinged = opened.elapsed();
+    assert!(
+        pinged >= Duration::from_millis(300) && pinged <= Duration::from_millis(450),
+        "{pinged:?}"
+    );
+    assert!(handler.closes.lock().unwrap().is_empty());
+    // Unanswered: closed pingTimeout after that ping.
+    while handler.closes.lock().unwrap().is_empty() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let (reason, at) = handler.closes.lock().unwrap()[0];
+    assert_eq!(reason, CloseReason::PingTimeout);
+    let after_ping = at - (opened + pinged);
+    assert!(
+        after_ping >= Duration::from_millis(150) && after_ping <= Duration::from_millis(250),
+        "{after_ping:?}"
+    );
+    assert_eq!(io.session_count(), 0);
+}
+
 /// Case 20 over WebSocket: pings arrive every interval; once the client
 /// stops answering, the server closes the connection.
 #[tokio::test(start_paused = true)]

@@ -1,6 +1,8 @@
 //! Engine.IO over HTTP, end to end on real sockets: query validation,
-//! handshake, unknown and misused sids, polling body abuse, CORS and the
-//! header read timeout (RELIABILITY.md section 4, cases 1, 6, 7, 18, 19).
+//! handshake, invalid upgrade requests, framing violations while probing
+//! an upgrade, unknown and misused sids, polling body abuse, CORS and the
+//! header read timeout (RELIABILITY.md section 4, cases 1, 4, 6, 7, 9,
+//! 18, 19).
 //!
 //! Each test starts its own server on 127.0.0.1:0 and talks raw HTTP/1.1
 //! to it, asserting every status, header (but `Date`) and body byte.
@@ -104,6 +106,252 @@ async fn query_validation_upgrade() {
         assert_eq!(conn.expect_closed().await, Closed::Eof, "{query}");
     }
     assert_eq!(server.engine.session_count(), 0);
+}
+
+// ----- case 4: invalid upgrade requests -----
+
+/// An upgrade request for `target` with the standard headers except those
+/// `replace`d (a `None` value drops the header).
+fn upgrade_with(target: &str, replace: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let standard = [
+        ("Upgrade", "websocket"),
+        ("Connection", "Upgrade"),
+        ("Sec-WebSocket-Key", support::WS_KEY),
+        ("Sec-WebSocket-Version", "13"),
+    ];
+    let headers: Vec<(&str, &str)> = standard
+        .iter()
+        .filter_map(
+            |&(name, value)| match replace.iter().find(|(n, _)| *n == name) {
+                Some((_, new)) => new.map(|v| (name, v)),
+                None => Some((name, value)),
+            },
+        )
+        .collect();
+    get(target, &headers)
+}
+
+/// Upgrade requests that RFC 6455 section 4.2.1 refuses, each paired with
+/// what it is.
+fn invalid_upgrades(target: &str) -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        (
+            "no key",
+            upgrade_with(target, &[("Sec-WebSocket-Key", None)]),
+        ),
+        (
+            "empty key",
+            upgrade_with(target, &[("Sec-WebSocket-Key", Some(""))]),
+        ),
+        (
+            "short key (5 bytes)",
+            upgrade_with(target, &[("Sec-WebSocket-Key", Some("c2hvcnQ="))]),
+        ),
+        (
+            "key not base64",
+            upgrade_with(
+                target,
+                &[("Sec-WebSocket-Key", Some("not base64 at all!!!!!!!"))],
+            ),
+        ),
+        (
+            "Connection: keep-alive",
+            upgrade_with(target, &[("Connection", Some("keep-alive"))]),
+        ),
+        (
+            "no Connection",
+            upgrade_with(target, &[("Connection", None)]),
+        ),
+    ]
+}
+
+/// RELIABILITY 4: invalid WebSocket upgrade requests to the Engine.IO
+/// endpoint get no 101: a bad `Sec-WebSocket-Key` (missing, empty, short,
+/// not base64) or a `Connection` without `upgrade` is answered 400 "Bad
+/// request" (plain body, `Connection: close`) and the connection closed;
+/// `Upgrade: h2c` or no `Upgrade` is no WebSocket request at all, so the
+/// websocket transport without one gets the reference's JSON error (code 3
+/// "Bad request"); a POST gets code 2 "Bad handshake method". No session
+/// is created, and a valid upgrade is served afterwards.
+#[tokio::test]
+async fn invalid_upgrade_requests() {
+    let server = TestServer::start(server_config()).await;
+    for (what, raw) in invalid_upgrades(WS_HANDSHAKE) {
+        let mut conn = server.connect().await;
+        conn.send(&raw).await;
+        let res = conn.response().await;
+        assert_eq!(res.status, 400, "{what}: {res:?}");
+        res.assert_upgrade_error(400, "Bad request");
+        assert_eq!(conn.expect_closed().await, Closed::Eof, "{what}");
+    }
+    let (code, message) = BAD_REQUEST;
+    for (what, raw) in [
+        (
+            "Upgrade: h2c",
+            upgrade_with(WS_HANDSHAKE, &[("Upgrade", Some("h2c"))]),
+        ),
+        (
+            "no Upgrade",
+            upgrade_with(WS_HANDSHAKE, &[("Upgrade", None)]),
+        ),
+    ] {
+        let res = server.request(&raw).await;
+        assert_eq!(res.status, 400, "{what}: {res:?}");
+        res.assert_json_error(400, code, message, &[]);
+    }
+    let mut by_post = upgrade_with(WS_HANDSHAKE, &[]);
+    by_post.splice(..3, *b"POST");
+    let mut conn = server.connect().await;
+    conn.send(&by_post).await;
+    let (_, message) = BAD_HANDSHAKE_METHOD;
+    conn.response().await.assert_upgrade_error(400, message);
+    assert_eq!(conn.expect_closed().await, Closed::Eof);
+    assert_eq!(server.engine.session_count(), 0);
+
+    // The server still upgrades a valid request.
+    let mut ws = server.connect().await;
+    ws.send(ws_upgrade(WS_HANDSHAKE, &[])).await;
+    let res = ws.response().await;
+    assert_eq!(res.status, 101, "{res:?}");
+    assert_eq!(res.header("sec-websocket-accept"), Some(WS_ACCEPT));
+    let (opcode, open) = ws.ws_frame().await;
+    assert_eq!(opcode, 1);
+    let sid = sid_of_open_packet(&open);
+    assert!(server.engine.socket(&sid).is_some());
+    assert_eq!(server.engine.session_count(), 1);
+}
+
+/// RELIABILITY 4, on a live polling session: an invalid upgrade request
+/// for its sid is refused (400 "Bad request", connection closed) without
+/// disturbing the session, which keeps polling and can still be probed
+/// by a valid upgrade afterwards (the failed attempt left no upgrade in
+/// progress behind).
+#[tokio::test]
+async fn invalid_upgrade_requests_leave_the_session_alone() {
+    let server = TestServer::start(server_config()).await;
+    let sid = server.handshake().await;
+    let mut cases = invalid_upgrades(&websocket(&sid));
+    cases.push((
+        "version 8",
+        upgrade_with(&websocket(&sid), &[("Sec-WebSocket-Version", Some("8"))]),
+    ));
+    for (what, raw) in cases {
+        let mut conn = server.connect().await;
+        conn.send(&raw).await;
+        let res = conn.response().await;
+        assert!(matches!(res.status, 400 | 426), "{what}: {res:?}");
+        assert_eq!(conn.expect_closed().await, Closed::Eof, "{what}");
+        let body = format!("4after {what}");
+        let res = server.request(post(&polling(&sid), &[], body.as_bytes()));
+        res.await.assert_post_ok();
+        let res = server.request(get(&polling(&sid), &[])).await;
+        res.assert_payload(body.as_bytes());
+    }
+    let mut ws = server.connect().await;
+    ws.send(ws_upgrade(&websocket(&sid), &[])).await;
+    assert_eq!(ws.response().await.status, 101);
+    ws.send(masked(0x81, b"2probe")).await;
+    assert_eq!(ws.ws_frame().await, (1, b"3probe".to_vec()));
+    assert_eq!(server.engine.session_count(), 1);
+}
+
+/// RELIABILITY 4: a `Sec-WebSocket-Version` other than 13 is refused with
+/// 426 (or 400) and a `Sec-WebSocket-Version: 13` header naming the
+/// version the server speaks (RFC 6455 section 4.4: the server MUST send
+/// it), then the connection is closed.
+#[tokio::test]
+async fn unsupported_websocket_version_names_version_13() {
+    let server = TestServer::start(server_config()).await;
+    for version in ["8", "12", "14", "abc"] {
+        let raw = upgrade_with(WS_HANDSHAKE, &[("Sec-WebSocket-Version", Some(version))]);
+        let mut conn = server.connect().await;
+        conn.send(&raw).await;
+        let res = conn.response().await;
+        assert!(matches!(res.status, 400 | 426), "{version}: {res:?}");
+        assert_eq!(
+            res.header("sec-websocket-version"),
+            Some("13"),
+            "{version}: {res:?}"
+        );
+        assert!(!res.body.is_empty(), "{version}: {res:?}");
+        assert_eq!(conn.expect_closed().await, Closed::Eof, "{version}");
+    }
+    assert_eq!(server.engine.session_count(), 0);
+}
+
+// ----- case 9: framing violations in the probe window -----
+
+/// A client frame (FIN and opcode in `first`, masked) with a payload under
+/// 126 bytes.
+fn masked(first: u8, payload: &[u8]) -> Vec<u8> {
+    const MASK: [u8; 4] = [0x37, 0xfa, 0x21, 0x3d];
+    let len = u8::try_from(payload.len()).expect("short payload");
+    assert!(len < 126);
+    let mut out = vec![first, 0x80 | len];
+    out.extend_from_slice(&MASK);
+    out.extend(payload.iter().zip(MASK.iter().cycle()).map(|(b, m)| b ^ m));
+    out
+}
+
+/// RELIABILITY 9 during the Engine.IO probe window (engine.io
+/// CVE-2022-21676): a polling session starts the upgrade, probes
+/// (`2probe` → `3probe`), then its WebSocket breaks RFC 6455 (reserved
+/// opcode, unmasked frame, RSV2, continuation without a start, fragmented
+/// ping). Each time the server sends a close frame with 1002 and drops
+/// the connection, and, as in the reference, the polling session carries
+/// on: a POST and a GET still work and a new upgrade can start. Finally a
+/// clean upgrade completes and moves the session to the WebSocket.
+#[tokio::test]
+async fn framing_violations_in_the_probe_window_close_1002() {
+    let server = TestServer::start(server_config()).await;
+    let sid = server.handshake().await;
+    let violations: [(&str, Vec<u8>); 5] = [
+        ("reserved opcode", vec![0x83, 0x80, 0x37, 0xfa, 0x21, 0x3d]),
+        ("unmasked", vec![0x81, 0x01, b'x']),
+        ("rsv2", masked(0xa1, b"x")),
+        ("continuation without start", masked(0x80, b"x")),
+        ("fragmented ping", masked(0x09, b"")),
+    ];
+    for (what, frame) in violations {
+        let mut ws = server.connect().await;
+        ws.send(ws_upgrade(&websocket(&sid), &[])).await;
+        assert_eq!(ws.response().await.status, 101, "{what}");
+        ws.send(masked(0x81, b"2probe")).await;
+        assert_eq!(ws.ws_frame().await, (1, b"3probe".to_vec()), "{what}");
+        ws.send(&frame).await;
+        let (opcode, payload) = ws.ws_frame().await;
+        assert_eq!(opcode, 8, "{what}: a close frame");
+        assert_eq!(payload, 1002u16.to_be_bytes(), "{what}");
+        assert_eq!(ws.expect_closed().await, Closed::Eof, "{what}");
+        // The polling session was not harmed.
+        assert!(!server.engine.socket(&sid).unwrap().is_closed(), "{what}");
+        let body = format!("4after {what}");
+        let res = server.request(post(&polling(&sid), &[], body.as_bytes()));
+        res.await.assert_post_ok();
+        let res = server.request(get(&polling(&sid), &[])).await;
+        res.assert_payload(body.as_bytes());
+    }
+    // A violation before the probe is refused the same way.
+    let mut ws = server.connect().await;
+    ws.send(ws_upgrade(&websocket(&sid), &[])).await;
+    assert_eq!(ws.response().await.status, 101);
+    ws.send([0x83, 0x80, 1, 2, 3, 4]).await;
+    let (opcode, payload) = ws.ws_frame().await;
+    assert_eq!((opcode, payload), (8, 1002u16.to_be_bytes().to_vec()));
+    assert_eq!(ws.expect_closed().await, Closed::Eof);
+    // A clean upgrade still goes through.
+    let mut ws = server.connect().await;
+    ws.send(ws_upgrade(&websocket(&sid), &[])).await;
+    assert_eq!(ws.response().await.status, 101);
+    ws.send(masked(0x81, b"2probe")).await;
+    assert_eq!(ws.ws_frame().await, (1, b"3probe".to_vec()));
+    ws.send(masked(0x81, b"5")).await;
+    ws.send(masked(0x81, b"4on websocket")).await;
+    assert_eq!(ws.ws_frame().await, (1, b"4on websocket".to_vec()));
+    let (code, message) = BAD_REQUEST;
+    let res = server.request(get(&polling(&sid), &[])).await;
+    res.assert_json_error(400, code, message, &[]);
+    assert_eq!(server.engine.session_count(), 1);
 }
 
 // ----- handshake -----

@@ -120,3 +120,108 @@ async fn drain_to_end(conn: &mut Conn) -> Closed {
         }
     }
 }
+
+/// A server on 127.0.0.1:0 with `engine` and the recording [`Room`].
+async fn polling_server(
+    engine: sockio_core::engine::EngineConfig,
+) -> (std::net::SocketAddr, EngineIo, Room) {
+    let room = Room::default();
+    let io = EngineIo::new(server_config().engine(engine), room.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(sockio_server::serve(
+        listener,
+        io.service(),
+        std::future::pending(),
+    ));
+    (addr, io, room)
+}
+
+/// The path of a polling request for `sid`.
+fn polling(sid: &str) -> String {
+    format!("/engine.io/?EIO=4&transport=polling&sid={sid}")
+}
+
+/// Sends `request` on a new connection and reads one response.
+async fn http(addr: std::net::SocketAddr, request: Vec<u8>) -> support::Response {
+    let mut conn = Conn::connect(addr).await;
+    conn.send(request).await;
+    conn.response().await
+}
+
+/// RELIABILITY 22: a polling client that stops polling while the server
+/// sends to it is cut at `max_buffered_packets` (100): the first 100
+/// packets are queued, the 101st is refused and closes the session with
+/// `SlowConsumer` (once), later sends are refused, the session leaves the
+/// table, and the client's next poll gets the reference's answer for a
+/// session it no longer has (400, code 1 "Session ID unknown"). A control
+/// client that polls gets every packet, in order, and stays open.
+#[tokio::test]
+async fn a_polling_client_that_stops_polling_is_cut_at_the_packet_cap() {
+    const CAP: usize = 100;
+    let (addr, io, room) = polling_server(engine_config().max_buffered_packets(CAP)).await;
+    let slow_sid = support::handshake(addr).await;
+    let control_sid = support::handshake(addr).await;
+    let slow = io.socket(&slow_sid).unwrap();
+    let control = io.socket(&control_sid).unwrap();
+    assert_eq!(io.session_count(), 2);
+
+    // 3 rounds of 60: the control polls after each, the slow one never.
+    let mut queued = Vec::new();
+    for round in 0..3 {
+        let mut expected = Vec::new();
+        for i in 0..60 {
+            let text = format!("r{round}m{i}");
+            queued.push(slow.send_text(text.clone()));
+            assert!(control.send_text(text.clone()));
+            expected.push(format!("4{text}"));
+        }
+        let res = http(addr, support::get(&polling(&control_sid), &[])).await;
+        res.assert_payload(expected.join("\u{1e}").as_bytes());
+    }
+    let accepted = queued.iter().take_while(|q| **q).count();
+    assert_eq!(accepted, CAP, "queued until the cap, then refused");
+    assert!(
+        queued[CAP..].iter().all(|q| !q),
+        "nothing queued after the cut"
+    );
+    assert!(slow.is_closed());
+    assert_eq!(*room.closed.lock().unwrap(), [CloseReason::SlowConsumer]);
+
+    // The slow session is gone; its next poll finds no session.
+    assert!(io.socket(&slow_sid).is_none());
+    assert_eq!(io.session_count(), 1);
+    let res = http(addr, support::get(&polling(&slow_sid), &[])).await;
+    res.assert_json_error(400, 1, "Session ID unknown", &[]);
+
+    // The control session is untouched.
+    assert!(!control.is_closed());
+    assert!(control.send_text("still here"));
+    let res = http(addr, support::get(&polling(&control_sid), &[])).await;
+    res.assert_payload(b"4still here");
+    assert_eq!(*room.closed.lock().unwrap(), [CloseReason::SlowConsumer]);
+}
+
+/// RELIABILITY 22, the byte bound: with `max_buffered_bytes` 10 000, a
+/// polling client that does not poll takes two 4 KiB messages (8 KiB
+/// queued); the third would take the queue to 12 KiB, so it is refused and
+/// the session closes with `SlowConsumer`, well below the packet cap. The
+/// next poll gets 400 "Session ID unknown" and no session is left.
+#[tokio::test]
+async fn a_polling_client_that_stops_polling_is_cut_at_the_byte_cap() {
+    let (addr, io, room) = polling_server(engine_config().max_buffered_bytes(10_000)).await;
+    let sid = support::handshake(addr).await;
+    let socket = io.socket(&sid).unwrap();
+    let message = "x".repeat(4 << 10);
+    let queued: Vec<bool> = (0..4).map(|_| socket.send_text(message.clone())).collect();
+    assert_eq!(queued, [true, true, false, false]);
+    assert_eq!(*room.closed.lock().unwrap(), [CloseReason::SlowConsumer]);
+    assert_eq!(io.session_count(), 0);
+    let res = http(addr, support::get(&polling(&sid), &[])).await;
+    res.assert_json_error(400, 1, "Session ID unknown", &[]);
+    // A new client is served as usual.
+    let sid = support::handshake(addr).await;
+    assert!(io.socket(&sid).unwrap().send_text(message.clone()));
+    let res = http(addr, support::get(&polling(&sid), &[])).await;
+    res.assert_payload(format!("4{message}").as_bytes());
+}

@@ -4,6 +4,8 @@
 //! protocol; the reference's answers where the protocol has one), that no
 //! event handler (nor `on_any`) ran for the offender, and that a control
 //! client connected to the same server all along still gets its answers.
+//! Also case 23: socket ids are not Engine.IO ids, and the latter stay
+//! private.
 
 mod sio;
 mod support;
@@ -136,31 +138,43 @@ impl Server {
 
     /// A WebSocket with its Engine.IO session open (no namespace yet).
     async fn open(&self) -> Ws {
+        self.open_with_sid().await.0
+    }
+
+    /// A WebSocket with its Engine.IO session open, and the session id
+    /// of its open packet.
+    async fn open_with_sid(&self) -> (Ws, String) {
         let url = format!("ws://{}/socket.io/?EIO=4&transport=websocket", self.addr);
         let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
-        match ws.next().await {
-            Some(Ok(Message::Text(open))) => assert!(open.starts_with("0{"), "{open}"),
+        let sid = match ws.next().await {
+            Some(Ok(Message::Text(open))) => support::sid_of_open_packet(open.as_bytes()),
             other => panic!("no open packet: {other:?}"),
-        }
-        ws
+        };
+        (ws, sid)
     }
 
     /// A WebSocket connected to `nsp`, and its socket id.
     async fn connect(&self, nsp: &str) -> (Ws, String) {
         let mut ws = self.open().await;
+        let sid = self.join(&mut ws, nsp).await;
+        (ws, sid)
+    }
+
+    /// Connects the open session `ws` to `nsp`; returns the socket id of
+    /// the CONNECT reply.
+    async fn join(&self, ws: &mut Ws, nsp: &str) -> String {
         let prefix = if nsp == "/" {
             String::new()
         } else {
             format!("{nsp},")
         };
-        send(&mut ws, &format!("0{prefix}")).await;
-        let reply = next(&mut ws).await;
-        let sid = reply
+        send(ws, &format!("0{prefix}")).await;
+        let reply = next(ws).await;
+        reply
             .strip_prefix(&format!("0{prefix}{{\"sid\":\""))
             .unwrap_or_else(|| panic!("{reply}"))
             .trim_end_matches("\"}")
-            .to_owned();
-        (ws, sid)
+            .to_owned()
     }
 
     /// The control client: connected before the abuse starts.
@@ -279,6 +293,146 @@ fn strings(args: &Args) -> Vec<&str> {
 /// A placeholder for attachment `n`.
 fn placeholder(n: usize) -> String {
     format!(r#"{{"_placeholder":true,"num":{n}}}"#)
+}
+
+// ----- case 23 -----
+
+/// Whether `text` holds 13 or more consecutive characters of the session
+/// id `sid` (12 may be shown, as the admin UI does, no more).
+fn leaks(text: &str, sid: &str) -> bool {
+    (0..=sid.len() - 13).any(|i| text.contains(&sid[i..i + 13]))
+}
+
+/// Asserts the shape of an id: 20 characters of URL-safe base64.
+#[track_caller]
+fn assert_id_shape(id: &str) {
+    assert_eq!(id.len(), 20, "{id}");
+    assert!(
+        id.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "{id}"
+    );
+}
+
+/// RELIABILITY 23: a socket id (the `sid` of the CONNECT reply
+/// `40{"sid":…}`) is not the Engine.IO session id (the `sid` of the open
+/// packet `0{"sid":…}`), per namespace and over both transports, and is
+/// what the server's API calls the socket; the Engine.IO ids never reach
+/// another client: not in what an application broadcasts about sockets
+/// (`fetch_sockets` ids, rooms and handshakes, `socket.id` and rooms in a
+/// broadcast), over WebSocket or long-polling.
+#[tokio::test]
+async fn case_23_socket_ids_are_not_engine_io_ids() {
+    let server = Server::start(SocketIo::builder()).await;
+    // A WebSocket client that watches what others get.
+    let (mut watcher, watcher_eio) = server.open_with_sid().await;
+    let watcher_sio = server.join(&mut watcher, "/").await;
+    // A WebSocket client on `/` and on `/admin`.
+    let (mut ws, ws_eio) = server.open_with_sid().await;
+    let ws_sio = server.join(&mut ws, "/").await;
+    let ws_admin = server.join(&mut ws, "/admin").await;
+    // A long-polling client: its Engine.IO id is in every request URL.
+    let poll_eio = polling_handshake(server.addr).await;
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={poll_eio}");
+    http(server.addr, post(&path, &[], b"40"))
+        .await
+        .assert_post_ok();
+    let reply = http(server.addr, get(&path, &[])).await;
+    let reply = String::from_utf8(reply.body).unwrap();
+    let poll_sio = reply
+        .strip_prefix("40{\"sid\":\"")
+        .and_then(|r| r.strip_suffix("\"}"))
+        .unwrap_or_else(|| panic!("not a CONNECT reply: {reply}"))
+        .to_owned();
+
+    let eio = [&watcher_eio, &ws_eio, &poll_eio];
+    let sio = [&watcher_sio, &ws_sio, &ws_admin, &poll_sio];
+    for id in eio.iter().chain(&sio) {
+        assert_id_shape(id);
+    }
+    let mut all: Vec<&String> = eio.iter().chain(&sio).copied().collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 7, "every id is distinct: {all:?}");
+    for id in &sio {
+        for e in &eio {
+            assert!(!leaks(id, e), "socket id {id} holds Engine.IO id {e}");
+        }
+    }
+    // The server's API knows the sockets by their socket ids.
+    let mut local: Vec<String> = server
+        .sockets
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.id().to_owned())
+        .collect();
+    local.sort();
+    let mut expected = vec![watcher_sio.clone(), ws_sio.clone(), poll_sio.clone()];
+    expected.sort();
+    assert_eq!(local, expected);
+
+    // What an application tells everyone about the sockets.
+    let describe = |fetched: Vec<sockio_server::socketio::RemoteSocket>| {
+        fetched
+            .iter()
+            .map(|s| {
+                let handshake: serde_json::Value =
+                    serde_json::from_str(s.handshake().as_str()).unwrap();
+                serde_json::json!({"id": s.id(), "rooms": s.rooms(), "handshake": handshake})
+            })
+            .collect::<Vec<_>>()
+    };
+    let main = describe(server.io.fetch_sockets().await.unwrap());
+    let admin = describe(
+        server
+            .io
+            .of("/admin")
+            .unwrap()
+            .fetch_sockets()
+            .await
+            .unwrap(),
+    );
+    assert!(server.io.emit("sockets", &main));
+    assert!(server.io.emit("admin", &admin));
+    let sender = server.io.of("/").unwrap().socket(&ws_sio).unwrap();
+    let hello = serde_json::json!({"from": sender.id(), "rooms": sender.rooms()});
+    assert!(sender.broadcast().emit("hello", &hello));
+
+    // The watcher gets all three; they name the sockets by socket id only.
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        seen.push(next(&mut watcher).await);
+    }
+    assert!(seen[0].starts_with(r#"2["sockets","#), "{}", seen[0]);
+    assert!(seen[1].starts_with(r#"2["admin","#), "{}", seen[1]);
+    assert!(seen[2].starts_with(r#"2["hello","#), "{}", seen[2]);
+    for id in [&watcher_sio, &ws_sio, &poll_sio] {
+        assert!(seen[0].contains(id.as_str()), "{id} listed: {}", seen[0]);
+    }
+    assert!(seen[1].contains(ws_admin.as_str()), "{}", seen[1]);
+    assert!(seen[2].contains(ws_sio.as_str()), "{}", seen[2]);
+    // The polling client gets them too, over HTTP.
+    let mut polled = String::new();
+    for _ in 0..10 {
+        let res = http(server.addr, get(&path, &[])).await;
+        assert_eq!(res.status, 200, "{res:?}");
+        polled.push_str(std::str::from_utf8(&res.body).unwrap());
+        polled.push('\u{1e}');
+        if polled.contains(r#"42["hello","#) {
+            break;
+        }
+    }
+    assert!(polled.contains(r#"42["sockets","#), "{polled}");
+    assert!(polled.contains(r#"42["hello","#), "{polled}");
+    for (who, got, own) in [
+        ("watcher", seen.join("\n"), &watcher_eio),
+        ("polling client", polled, &poll_eio),
+    ] {
+        for e in eio.iter().filter(|e| **e != own) {
+            assert!(!leaks(&got, e), "{who} got Engine.IO id {e}: {got}");
+        }
+    }
 }
 
 // ----- case 25 -----

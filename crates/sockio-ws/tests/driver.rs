@@ -31,7 +31,11 @@ async fn server(config: Config) -> SocketAddr {
                 let Ok(mut ws) = sockio_ws::accept(tcp, &config).await else {
                     return;
                 };
-                while let Some(Ok(msg)) = ws.next().await {
+                while let Some(msg) = ws.next().await {
+                    // After a violation `next` reads and drops what the
+                    // peer still sends, then ends: a peer still writing
+                    // gets the close frame and a FIN, not a reset.
+                    let Ok(msg) = msg else { continue };
                     match msg {
                         Message::Text(t) if t.starts_with("!close ") => {
                             let code: u16 = t[7..].parse().unwrap();
@@ -417,6 +421,90 @@ async fn one_byte_writes_are_reassembled() {
     let (code, before) = expect_close(&mut tcp, &mut buf).await;
     assert_eq!(code, Some(1000));
     assert_eq!(before, vec![(OpCode::Text, b"one byte at a time".to_vec())]);
+}
+
+/// The frames of `message` (text) split into 1-byte fragments: a first
+/// `Text` frame, then `Continuation` frames, the last one final. Built
+/// from one encoded frame per distinct byte (each validly masked), so that
+/// a million of them cost a copy each.
+fn one_byte_fragments(message: &[u8]) -> Vec<u8> {
+    let mut cache: std::collections::HashMap<(bool, bool, u8), Vec<u8>> = Default::default();
+    let mut out = Vec::with_capacity(message.len() * 7);
+    for (i, &b) in message.iter().enumerate() {
+        let (first, last) = (i == 0, i + 1 == message.len());
+        let frame = cache.entry((first, last, b)).or_insert_with(|| {
+            let op = if first {
+                OpCode::Text
+            } else {
+                OpCode::Continuation
+            };
+            client_frame(op, last, &[b])
+        });
+        out.extend_from_slice(frame);
+    }
+    out
+}
+
+/// RELIABILITY 13: a 1 MiB message sent as 1 048 576 one-byte fragments
+/// over a real socket. With the default `Config` (`max_fragments`
+/// 100 000) the server closes 1008 at the fragment cap without echoing
+/// anything; with the cap raised past the fragment count, the message is
+/// reassembled and echoed whole, byte for byte.
+#[tokio::test]
+async fn one_mib_of_one_byte_fragments() {
+    const LEN: usize = 1 << 20;
+    assert!(LEN > Config::default().max_fragments);
+    let message: Vec<u8> = (0..LEN).map(|i| b'a' + (i % 26) as u8).collect();
+    let fragments = one_byte_fragments(&message);
+    assert_eq!(fragments.len(), LEN * 7);
+
+    // Default config: closed 1008 once the cap is crossed, nothing echoed.
+    let addr = server(Config::default()).await;
+    let (mut tcp, mut buf) = upgraded(addr, "").await;
+    send(&mut tcp, &fragments).await;
+    let (code, before) = expect_close(&mut tcp, &mut buf).await;
+    assert_eq!(code, Some(1008));
+    assert!(before.is_empty(), "{} frames echoed", before.len());
+
+    // Cap above the count: accepted and echoed as one message.
+    let addr = server(Config::default().max_fragments(LEN)).await;
+    let (mut tcp, mut buf) = upgraded(addr, "").await;
+    let mut bytes = fragments;
+    bytes.extend(client_frame(OpCode::Close, true, &1000u16.to_be_bytes()));
+    send(&mut tcp, &bytes).await;
+    let (code, before) = expect_close(&mut tcp, &mut buf).await;
+    assert_eq!(code, Some(1000));
+    assert_eq!(before.len(), 1, "one message echoed");
+    assert_eq!(before[0].0, OpCode::Text);
+    assert!(before[0].1 == message, "the echo differs from the message");
+}
+
+/// RELIABILITY 13: a 64 KiB message in three frames (fragment boundaries
+/// not aligned to anything), written to the server one byte per TCP write
+/// (Nagle off, so each byte is its own segment), is reassembled and
+/// echoed byte for byte, followed by a control frame handled as usual.
+#[tokio::test]
+async fn sixty_four_kib_in_one_byte_writes_is_reassembled() {
+    let addr = server(Config::default()).await;
+    let (mut tcp, mut buf) = upgraded(addr, "").await;
+    tcp.set_nodelay(true).unwrap();
+    let message: Vec<u8> = (0..64 << 10).map(|i: usize| (i * 7 % 251) as u8).collect();
+    let (a, rest) = message.split_at(20_001);
+    let (b, c) = rest.split_at(30_011);
+    let mut bytes = client_frame(OpCode::Binary, false, a);
+    bytes.extend(client_frame(OpCode::Continuation, false, b));
+    bytes.extend(client_frame(OpCode::Ping, true, b"mid"));
+    bytes.extend(client_frame(OpCode::Continuation, true, c));
+    bytes.extend(client_frame(OpCode::Close, true, &1000u16.to_be_bytes()));
+    for byte in bytes {
+        tcp.write_all(&[byte]).await.unwrap();
+    }
+    let (code, before) = expect_close(&mut tcp, &mut buf).await;
+    assert_eq!(code, Some(1000));
+    assert_eq!(before.len(), 2, "a pong and the echo");
+    assert_eq!(before[0], (OpCode::Pong, b"mid".to_vec()));
+    assert_eq!(before[1].0, OpCode::Binary);
+    assert!(before[1].1 == message, "the echo differs from the message");
 }
 
 // Case 14: deflate bomb, corrupt stream, RSV1 without deflate.

@@ -51,7 +51,18 @@ where
 {
     let accepted: Accepted = match sockio_ws::handshake::server::accept(&req, &inner.ws_config) {
         Ok(a) => a,
-        Err(_) => return EngineError::BadRequest.upgrade_response(None),
+        Err(err) => {
+            let mut res = EngineError::BadRequest.upgrade_response(None);
+            if matches!(err, sockio_ws::HandshakeError::UnsupportedVersion) {
+                // RFC 6455 section 4.4: name the version this server speaks.
+                *res.status_mut() = http::StatusCode::UPGRADE_REQUIRED;
+                res.headers_mut().insert(
+                    "sec-websocket-version",
+                    http::HeaderValue::from_static("13"),
+                );
+            }
+            return res;
+        }
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
     let ws_config = inner.ws_config.clone();
