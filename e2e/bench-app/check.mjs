@@ -1,4 +1,4 @@
-// The bench app's contract (shared/bench/APP.md) with 1 000 receivers:
+// The bench app's contract (ARCHITECTURE.md, "The benchmark app") with 1 000 receivers:
 // every connection opens as the load generator opens it (WebSocket
 // directly, `40`, `40{"sid":…}`), `echo` is acknowledged with exactly its
 // arguments, and each `broadcast` reaches every socket, the sender

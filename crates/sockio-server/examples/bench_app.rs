@@ -1,4 +1,4 @@
-//! The benchmark application of `shared/bench/APP.md`, the same tiny app
+//! The benchmark application (its contract is in ARCHITECTURE.md), the same tiny app
 //! every Socket.IO server is measured with:
 //!
 //! - `echo` with an ack request is acknowledged with exactly the arguments
