@@ -271,3 +271,37 @@ async fn typed_handlers() {
     send(&mut ws, r#"24["pair","ok",1]"#).await;
     assert_eq!(next(&mut ws).await, r#"34["ok1"]"#);
 }
+
+/// The handshake query as the reference reads it: names and values
+/// percent-decoded (socket.io-client's `query: { "&a": "&=?a" }`), the last
+/// of repeated names wins, and `to_json` keeps the URL's order.
+#[tokio::test]
+async fn handshake_query_is_decoded_like_the_reference() {
+    let io = SocketIo::builder().build();
+    let seen = Arc::new(Mutex::new(None));
+    let s = seen.clone();
+    io.ns("/", move |socket: SocketRef| {
+        let h = socket.handshake();
+        *s.lock().unwrap() = Some((h.query("&a"), h.query("z"), h.to_json()));
+    });
+    let addr = start(&io).await;
+    let url =
+        format!("ws://{addr}/socket.io/?z=1&%26a=%26%3D%3Fa&EIO=4&transport=websocket&z=2&b=x+y");
+    let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();
+    let Some(Ok(Message::Text(open))) = ws.next().await else {
+        panic!("no open packet")
+    };
+    assert!(open.starts_with("0{"));
+    sio::join(&mut ws, "/", None).await;
+    let (a, z, json) = seen.lock().unwrap().clone().expect("connected");
+    assert_eq!(a.as_deref(), Some("&=?a"));
+    assert_eq!(z.as_deref(), Some("2"));
+    let json = json.as_str();
+    let query = &json[json.find(r#""query":"#).expect("a query member")..];
+    assert!(
+        query.starts_with(
+            r#""query":{"z":"2","&a":"&=?a","EIO":"4","transport":"websocket","b":"x y"}"#
+        ),
+        "{json}"
+    );
+}

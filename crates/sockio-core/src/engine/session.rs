@@ -112,7 +112,17 @@ pub enum Event {
 struct Upgrade {
     deadline: Instant,
     probed: bool,
+    /// After the probe: when the pending long-poll is next answered with a
+    /// noop (engine.io checks every 100 ms from the probe on).
+    noop_at: Option<Instant>,
+    /// A noop tick passed: a pending long-poll gets a noop.
+    noop_due: bool,
 }
+
+/// How often, from the probe on, a pending long-poll is answered with a
+/// noop so that the client gets its poll back and can finish upgrading
+/// (engine.io's check interval).
+const UPGRADE_NOOP_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What the probing WebSocket must do with a packet it received.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -364,18 +374,21 @@ impl Session {
         self.upgrade = Some(Upgrade {
             deadline: now + self.upgrade_timeout,
             probed: false,
+            noop_at: None,
+            noop_due: false,
         });
         Ok(())
     }
 
-    /// A packet on the probing WebSocket.
-    pub fn handle_upgrade_packet(&mut self, packet: Packet) -> UpgradeStep {
+    /// A packet on the probing WebSocket, received at `now`.
+    pub fn handle_upgrade_packet(&mut self, packet: Packet, now: Instant) -> UpgradeStep {
         let Some(upgrade) = self.upgrade.as_mut() else {
             return UpgradeStep::Abort;
         };
         match packet {
             Packet::Ping(data) if &data[..] == b"probe" && !upgrade.probed => {
                 upgrade.probed = true;
+                upgrade.noop_at = Some(now + UPGRADE_NOOP_INTERVAL);
                 UpgradeStep::Reply(Packet::Pong(data))
             }
             Packet::Upgrade if upgrade.probed => {
@@ -451,9 +464,9 @@ impl Session {
     }
 
     /// What a pending long-polling GET answers with now, or `None` if it
-    /// should keep waiting: every queued packet at once; a noop while an
-    /// upgrade probe is under way (the client must get its poll back to
-    /// finish upgrading); the final packet once the session closed.
+    /// should keep waiting: every queued packet at once; a noop on each
+    /// 100 ms tick from the upgrade probe on (the client must get its poll
+    /// back to finish upgrading); the final packet once the session closed.
     pub fn poll_response(&mut self) -> Option<Vec<Packet>> {
         if self.closed.is_some() {
             // A server-side close lets what was sent before it go first, in
@@ -477,7 +490,8 @@ impl Session {
         if !self.outbox.is_empty() {
             return Some(self.drain().collect());
         }
-        if self.upgrade.is_some_and(|u| u.probed) {
+        if let Some(upgrade) = self.upgrade.as_mut().filter(|u| u.noop_due) {
+            upgrade.noop_due = false;
             return Some(vec![Packet::Noop]);
         }
         None
@@ -496,6 +510,7 @@ impl Session {
             self.next_ping,
             self.pong_deadline,
             self.upgrade.map(|u| u.deadline),
+            self.upgrade.and_then(|u| u.noop_at),
         ]
         .into_iter()
         .flatten()
@@ -543,6 +558,15 @@ impl Session {
         if self.upgrade.is_some_and(|u| now >= u.deadline) {
             self.upgrade = None;
             self.events.push_back(Event::UpgradeFailed);
+        }
+        if let Some(upgrade) = self.upgrade.as_mut()
+            && let Some(at) = upgrade.noop_at.filter(|at| now >= *at)
+        {
+            upgrade.noop_due = true;
+            // The next tick, on the 100 ms grid from the probe.
+            let behind = (now - at).as_nanos() / UPGRADE_NOOP_INTERVAL.as_nanos();
+            let ticks = u32::try_from(behind).unwrap_or(u32::MAX).saturating_add(1);
+            upgrade.noop_at = Some(at + UPGRADE_NOOP_INTERVAL * ticks);
         }
     }
 }

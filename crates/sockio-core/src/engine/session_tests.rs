@@ -250,14 +250,27 @@ fn upgrade_probe_then_upgrade() {
     );
     assert_eq!(s.poll_response(), None, "no noop before the probe");
     assert_eq!(
-        s.handle_upgrade_packet(Packet::Ping(Bytes::from_static(b"probe"))),
+        s.handle_upgrade_packet(Packet::Ping(Bytes::from_static(b"probe")), t0),
         UpgradeStep::Reply(Packet::Pong(Bytes::from_static(b"probe")))
     );
-    // The pending poll is released with a noop so the client can upgrade.
+    // The pending poll is released with a noop so the client can upgrade:
+    // not at the probe, but on engine.io's 100 ms check from it.
+    assert_eq!(s.poll_response(), None, "no noop at the probe itself");
+    let tick = Duration::from_millis(100);
+    assert_eq!(s.poll_timeout(), Some(t0 + tick));
+    s.handle_timeout(t0 + tick - Duration::from_millis(1));
+    assert_eq!(s.poll_response(), None);
+    s.handle_timeout(t0 + tick);
     assert_eq!(s.poll_response(), Some(vec![Packet::Noop]));
+    assert_eq!(s.poll_response(), None, "one noop per tick");
+    // And every 100 ms after, on the same grid even when a timer is late.
+    assert_eq!(s.poll_timeout(), Some(t0 + 2 * tick));
+    s.handle_timeout(t0 + 2 * tick + Duration::from_millis(30));
+    assert_eq!(s.poll_response(), Some(vec![Packet::Noop]));
+    assert_eq!(s.poll_timeout(), Some(t0 + 3 * tick));
     s.send(Packet::message("queued during upgrade"));
     assert_eq!(
-        s.handle_upgrade_packet(Packet::Upgrade),
+        s.handle_upgrade_packet(Packet::Upgrade, t0),
         UpgradeStep::Upgraded
     );
     assert_eq!(s.transport(), TransportKind::WebSocket);
@@ -294,7 +307,7 @@ fn bad_probe_aborts_the_upgrade_only() {
     let mut s = open(TransportKind::Polling, t0);
     s.start_upgrade(t0).unwrap();
     assert_eq!(
-        s.handle_upgrade_packet(Packet::Upgrade),
+        s.handle_upgrade_packet(Packet::Upgrade, t0),
         UpgradeStep::Abort,
         "upgrade before probe"
     );

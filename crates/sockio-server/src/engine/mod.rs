@@ -201,9 +201,17 @@ impl RequestInfo {
         }
     }
 
-    /// The value of query parameter `name`, percent-decoded.
+    /// The value of query parameter `name` (names and values
+    /// percent-decoded; the last of repeated names wins, as in the
+    /// reference).
     pub fn query(&self, name: &str) -> Option<String> {
         query::param(self.uri.query(), name)
+    }
+
+    /// Every query parameter, decoded, each name once (where it first
+    /// appears) with its last value: the reference's `handshake.query`.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        query::params(self.uri.query())
     }
 }
 

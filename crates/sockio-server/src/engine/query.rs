@@ -57,13 +57,37 @@ impl EngineQuery {
     }
 }
 
-/// The first value of parameter `name` in `query`, percent-decoded.
-pub(crate) fn param(query: Option<&str>, name: &str) -> Option<String> {
-    query?
+/// The parameters of `query`, names and values percent-decoded, in URL
+/// order, repeats included; empty names are skipped.
+fn pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query
         .split('&')
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| percent_decode(value))
+        .filter(|(key, _)| !key.is_empty())
+        .map(|(key, value)| (percent_decode(key), percent_decode(value)))
+}
+
+/// The value of parameter `name` in `query`, as the reference reads it
+/// (`Object.fromEntries(new URL(..).searchParams)`): names and values
+/// percent-decoded, the last of repeated names wins.
+pub(crate) fn param(query: Option<&str>, name: &str) -> Option<String> {
+    pairs(query?)
+        .filter(|(key, _)| key == name)
+        .map(|(_, value)| value)
+        .last()
+}
+
+/// Every parameter of `query` as the reference's `handshake.query`: each
+/// name once, where it first appears, with its last value.
+pub(crate) fn params(query: Option<&str>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for (key, value) in pairs(query.unwrap_or("")) {
+        match out.iter_mut().find(|(k, _)| *k == key) {
+            Some(slot) => slot.1 = value,
+            None => out.push((key, value)),
+        }
+    }
+    out
 }
 
 /// Decodes `%XX` escapes and `+`; invalid escapes stay as they are.
@@ -102,6 +126,19 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_decoded_and_the_last_value_wins_in_url_order() {
+        // socket.io-client's `query: { "&a": "&=?a" }`.
+        let q = Some("%26a=%26%3D%3Fa&z=1&b=x&z=2&=skip&EIO=4");
+        assert_eq!(param(q, "&a").as_deref(), Some("&=?a"));
+        assert_eq!(param(q, "z").as_deref(), Some("2"));
+        assert_eq!(param(q, "%26a"), None);
+        let all = params(q);
+        let names: Vec<&str> = all.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["&a", "z", "b", "EIO"]);
+        assert_eq!(all[1].1, "2");
+    }
 
     #[test]
     fn parses_and_validates() {

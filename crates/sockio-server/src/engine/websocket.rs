@@ -210,7 +210,7 @@ async fn probe(
         };
         let upgraded = {
             let mut state = entry.lock();
-            let step = state.core.handle_upgrade_packet(packet);
+            let step = state.core.handle_upgrade_packet(packet, now());
             match &step {
                 UpgradeStep::Reply(reply) => {
                     probed = true;

@@ -24,7 +24,9 @@ impl Handshake {
         &self.request.headers
     }
 
-    /// A query parameter of the connection URL, percent-decoded.
+    /// A query parameter of the connection URL (names and values
+    /// percent-decoded; the last of repeated names wins, as in the
+    /// reference).
     pub fn query(&self, name: &str) -> Option<String> {
         self.request.query(name)
     }
@@ -52,19 +54,7 @@ impl Handshake {
                 (k.as_str().to_owned(), serde_json::Value::String(v))
             })
             .collect();
-        let query: serde_json::Map<String, serde_json::Value> = self
-            .request
-            .uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .filter_map(|pair| pair.split('=').next())
-            .filter(|k| !k.is_empty())
-            .filter_map(|k| {
-                let v = self.request.query(k)?;
-                Some((k.to_owned(), serde_json::Value::String(v)))
-            })
-            .collect();
+        let query = self.request.query_pairs();
         let issued = self
             .time
             .duration_since(SystemTime::UNIX_EPOCH)
@@ -78,10 +68,47 @@ impl Handshake {
             "secure": false,
             "issued": issued,
             "url": self.request.uri.to_string(),
-            "query": query,
             "auth": auth,
         });
+        // `query` keeps the URL's order (a `serde_json::Map` would sort it).
+        let value = WithQuery {
+            value: &value,
+            query: &query,
+        };
         RawJson::from_serialize(&value).unwrap_or_else(|_| RawJson::string(""))
+    }
+}
+
+/// A JSON object with a `query` member added, in order.
+struct WithQuery<'a> {
+    value: &'a serde_json::Value,
+    query: &'a [(String, String)],
+}
+
+/// Pairs as a JSON object, in their order.
+struct OrderedPairs<'a>(&'a [(String, String)]);
+
+impl serde::Serialize for OrderedPairs<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl serde::Serialize for WithQuery<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let fields = self.value.as_object();
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in fields.into_iter().flatten() {
+            map.serialize_entry(k, v)?;
+        }
+        map.serialize_entry("query", &OrderedPairs(self.query))?;
+        map.end()
     }
 }
 
