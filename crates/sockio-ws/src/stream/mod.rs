@@ -32,10 +32,44 @@ use crate::{Config, Error, Role};
 /// A WebSocket connection after its opening handshake.
 ///
 /// Use it whole (`next`, `send`) from one task, or [`split`](Self::split)
-/// it to read in one task and write from others.
-#[derive(Debug)]
+/// it to read in one task and write from others. It is also a
+/// [`futures_core::Stream`] of received messages and a
+/// [`futures_sink::Sink`] of messages to send, for code built on those
+/// traits (`StreamExt::forward`, `select`, codecs). As with
+/// [`send`](Self::send), a message the sink accepted or flushed is queued
+/// for the connection's writer, not yet written; `poll_close` starts the
+/// close handshake (code 1000, normal closure) and waits for its frame to be queued.
 pub struct WebSocketStream<S> {
     reader: WsReader<S>,
+    /// A send the sink could not queue at once (the queue was full).
+    pending_send: Option<PendingSend>,
+    /// The close the sink started.
+    pending_close: Option<PendingSend>,
+    close_started: bool,
+}
+
+/// A send or close the sink started. In a `Mutex` only so that the stream
+/// stays `Sync`: it is reached through `&mut self`, never locked.
+type PendingSend = std::sync::Mutex<SendFuture>;
+type SendFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Error>> + Send>>;
+
+fn boxed_send(
+    fut: impl std::future::Future<Output = Result<(), Error>> + Send + 'static,
+) -> PendingSend {
+    std::sync::Mutex::new(Box::pin(fut))
+}
+
+fn send_future(pending: &mut PendingSend) -> &mut SendFuture {
+    pending.get_mut().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<S> std::fmt::Debug for WebSocketStream<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebSocketStream")
+            .field("reader", &self.reader)
+            .field("sending", &self.pending_send.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl<S> WebSocketStream<S>
@@ -80,7 +114,12 @@ where
             role,
             config.close_timeout,
         );
-        Self { reader }
+        Self {
+            reader,
+            pending_send: None,
+            pending_close: None,
+            close_started: false,
+        }
     }
 
     /// The next message; see [`WsReader::next`].
@@ -108,5 +147,88 @@ where
     pub fn split(self) -> (WsReader<S>, WsWriter) {
         let writer = self.reader.writer().clone();
         (self.reader, writer)
+    }
+}
+
+impl<S> futures_core::Stream for WebSocketStream<S>
+where
+    S: AsyncRead + Send + 'static,
+{
+    type Item = Result<Message, Error>;
+
+    fn poll_next(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        std::pin::Pin::new(&mut self.get_mut().reader).poll_next(cx)
+    }
+}
+
+impl<S> WebSocketStream<S> {
+    /// Drives a send the sink could not finish at once.
+    fn poll_pending_send(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        let Some(pending) = self.pending_send.as_mut() else {
+            return std::task::Poll::Ready(Ok(()));
+        };
+        let result = std::task::ready!(send_future(pending).as_mut().poll(cx));
+        self.pending_send = None;
+        std::task::Poll::Ready(result)
+    }
+}
+
+impl<S> futures_sink::Sink<Message> for WebSocketStream<S> {
+    type Error = Error;
+
+    fn poll_ready(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        self.get_mut().poll_pending_send(cx)
+    }
+
+    fn start_send(self: std::pin::Pin<&mut Self>, item: Message) -> Result<(), Error> {
+        let this = self.get_mut();
+        let writer = this.reader.writer();
+        // Queued at once when there is room; else the send waits for room
+        // in `poll_ready` / `poll_flush`.
+        match writer.try_send(item.clone()) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full) => {
+                let writer = writer.clone();
+                this.pending_send = Some(boxed_send(async move { writer.send(item).await }));
+                Ok(())
+            }
+            Err(TrySendError::Closed) => Err(Error::ConnectionClosed),
+        }
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        self.get_mut().poll_pending_send(cx)
+    }
+
+    fn poll_close(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Error>> {
+        let this = self.get_mut();
+        std::task::ready!(this.poll_pending_send(cx))?;
+        if !this.close_started {
+            this.close_started = true;
+            let writer = this.reader.writer().clone();
+            let frame = CloseFrame::new(crate::CloseCode::NORMAL, "");
+            this.pending_close = Some(boxed_send(async move { writer.close(Some(frame)).await }));
+        }
+        let Some(pending) = this.pending_close.as_mut() else {
+            return std::task::Poll::Ready(Ok(()));
+        };
+        let result = std::task::ready!(send_future(pending).as_mut().poll(cx));
+        this.pending_close = None;
+        std::task::Poll::Ready(result)
     }
 }

@@ -1,7 +1,10 @@
 //! The reading half: decodes messages, answers pings, and drives the close
 //! handshake.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -27,8 +30,129 @@ const KEEP_BUFFER: usize = 64 << 10;
 /// Pings are answered with pongs automatically (and still returned, for
 /// applications that watch liveness). A close frame from the peer is
 /// answered and returned; after it, [`WsReader::next`] returns `None`.
-#[derive(Debug)]
+///
+/// It is also a [`futures_core::Stream`] of the same items, for code built
+/// on stream combinators; [`WsReader::next`] is the allocation-free way.
 pub struct WsReader<S> {
+    /// The reading state, here between reads, or inside `pending` while a
+    /// read started by the `Stream` impl is under way.
+    state: Option<Box<ReaderState<S>>>,
+    pending: Option<PendingRead<S>>,
+    writer: WsWriter,
+}
+
+/// A read started by `poll_next`: it owns the state until it completes.
+/// In a `Mutex` only so that the reader stays `Sync`: it is reached through
+/// `&mut self` (`Mutex::get_mut`), never locked.
+type PendingRead<S> = std::sync::Mutex<ReadFuture<S>>;
+type ReadFuture<S> =
+    Pin<Box<dyn Future<Output = (Option<Result<Message, Error>>, Box<ReaderState<S>>)> + Send>>;
+
+/// The future inside a [`PendingRead`].
+fn read_future<S>(pending: &mut PendingRead<S>) -> &mut ReadFuture<S> {
+    pending.get_mut().unwrap_or_else(|e| e.into_inner())
+}
+
+impl<S> std::fmt::Debug for WsReader<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WsReader")
+            .field("reading", &self.pending.is_some())
+            .field("writer", &self.writer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: AsyncRead> WsReader<S> {
+    pub(crate) fn new(
+        io: ReadHalf<S>,
+        buf: BytesMut,
+        decoder: Decoder,
+        writer: WsWriter,
+        shared: Arc<Shared>,
+        role: Role,
+        close_timeout: Duration,
+    ) -> Self {
+        let state = ReaderState {
+            io,
+            buf,
+            decoder,
+            writer: writer.clone(),
+            shared,
+            role,
+            close_timeout,
+            closing: false,
+            draining: false,
+            finished: false,
+        };
+        Self {
+            state: Some(Box::new(state)),
+            pending: None,
+            writer,
+        }
+    }
+
+    /// The next message, `None` once the connection has ended (after a
+    /// close handshake, a close timeout, or an error already returned).
+    ///
+    /// A protocol violation is returned as `Err(Error::Protocol(_))` after
+    /// a close frame with the matching code was queued; the next call reads
+    /// and drops whatever the peer still sends (bounded in bytes and by the
+    /// close timeout) so that the peer gets the close frame rather than a
+    /// TCP reset, then returns `None`. Cancel-safe: dropping the future
+    /// loses no data.
+    pub async fn next(&mut self) -> Option<Result<Message, Error>> {
+        if let Some(pending) = self.pending.as_mut() {
+            // A read the `Stream` impl started: it finishes first.
+            let (msg, state) = read_future(pending).await;
+            self.pending = None;
+            self.state = Some(state);
+            return msg;
+        }
+        match self.state.as_mut() {
+            Some(state) => state.next().await,
+            None => None,
+        }
+    }
+}
+
+impl<S> WsReader<S> {
+    /// A handle to send on the same connection.
+    pub fn writer(&self) -> &WsWriter {
+        &self.writer
+    }
+}
+
+impl<S> futures_core::Stream for WsReader<S>
+where
+    S: AsyncRead + Send + 'static,
+{
+    type Item = Result<Message, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        let pending = match &mut this.pending {
+            Some(pending) => pending,
+            slot @ None => {
+                let Some(mut state) = this.state.take() else {
+                    return Poll::Ready(None);
+                };
+                slot.insert(std::sync::Mutex::new(Box::pin(async move {
+                    let msg = state.next().await;
+                    (msg, state)
+                })))
+            }
+        };
+        let Poll::Ready((msg, state)) = read_future(pending).as_mut().poll(cx) else {
+            return Poll::Pending;
+        };
+        this.pending = None;
+        this.state = Some(state);
+        Poll::Ready(msg)
+    }
+}
+
+/// What a reader keeps between reads.
+struct ReaderState<S> {
     io: ReadHalf<S>,
     buf: BytesMut,
     decoder: Decoder,
@@ -46,40 +170,9 @@ pub struct WsReader<S> {
     finished: bool,
 }
 
-impl<S: AsyncRead> WsReader<S> {
-    pub(crate) fn new(
-        io: ReadHalf<S>,
-        buf: BytesMut,
-        decoder: Decoder,
-        writer: WsWriter,
-        shared: Arc<Shared>,
-        role: Role,
-        close_timeout: Duration,
-    ) -> Self {
-        Self {
-            io,
-            buf,
-            decoder,
-            writer,
-            shared,
-            role,
-            close_timeout,
-            closing: false,
-            draining: false,
-            finished: false,
-        }
-    }
-
-    /// The next message, `None` once the connection has ended (after a
-    /// close handshake, a close timeout, or an error already returned).
-    ///
-    /// A protocol violation is returned as `Err(Error::Protocol(_))` after
-    /// a close frame with the matching code was queued; the next call reads
-    /// and drops whatever the peer still sends (bounded in bytes and by the
-    /// close timeout) so that the peer gets the close frame rather than a
-    /// TCP reset, then returns `None`. Cancel-safe: dropping the future
-    /// loses no data.
-    pub async fn next(&mut self) -> Option<Result<Message, Error>> {
+impl<S: AsyncRead> ReaderState<S> {
+    /// See [`WsReader::next`].
+    async fn next(&mut self) -> Option<Result<Message, Error>> {
         loop {
             if self.draining {
                 self.draining = false;
@@ -198,14 +291,9 @@ impl<S: AsyncRead> WsReader<S> {
             let _ = tokio::time::timeout(self.close_timeout, drain).await;
         }
     }
-
-    /// A handle to send on the same connection.
-    pub fn writer(&self) -> &WsWriter {
-        &self.writer
-    }
 }
 
-impl<S> Drop for WsReader<S> {
+impl<S> Drop for ReaderState<S> {
     fn drop(&mut self) {
         // A close frame we sent can no longer be answered to anyone: the
         // writer stops waiting for the reply and drops the connection.
