@@ -305,3 +305,24 @@ async fn handshake_query_is_decoded_like_the_reference() {
         "{json}"
     );
 }
+
+/// The main namespace exists without a handler, as in socket.io: a client
+/// connects to it, and `io.emit` reaches it (it used to report success
+/// while sending nothing).
+#[tokio::test]
+async fn the_main_namespace_always_exists() {
+    let io = SocketIo::builder().build();
+    io.ns("/admin", |_socket: SocketRef| {});
+    let addr = start(&io).await;
+    let (mut ws, sid) = connect(addr, "/").await;
+    assert_eq!(io.of("/").expect("the main namespace").socket_count(), 1);
+    assert!(io.emit("news", &"hello"));
+    assert_eq!(next(&mut ws).await, r#"2["news","hello"]"#);
+    // A handler registered later applies to the sockets that come next.
+    io.ns("/", |socket: SocketRef| {
+        socket.emit("welcome", &1);
+    });
+    let (mut ws2, sid2) = connect(addr, "/").await;
+    assert_ne!(sid, sid2);
+    assert_eq!(next(&mut ws2).await, r#"2["welcome",1]"#);
+}

@@ -23,7 +23,7 @@ use crate::engine::SharedPacket;
 #[derive(Clone)]
 #[must_use = "an operator does nothing until it emits or acts"]
 pub struct BroadcastOperator {
-    ns: Option<Arc<Namespace>>,
+    ns: Arc<Namespace>,
     opts: BroadcastOptions,
 }
 
@@ -38,15 +38,7 @@ impl std::fmt::Debug for BroadcastOperator {
 impl BroadcastOperator {
     pub(crate) fn new(ns: Arc<Namespace>) -> Self {
         Self {
-            ns: Some(ns),
-            opts: BroadcastOptions::default(),
-        }
-    }
-
-    /// An operator that reaches nobody (the namespace does not exist).
-    pub(crate) fn empty() -> Self {
-        Self {
-            ns: None,
+            ns,
             opts: BroadcastOptions::default(),
         }
     }
@@ -108,7 +100,7 @@ impl BroadcastOperator {
     }
 
     fn send(self, args: Args) -> bool {
-        let Some(ns) = &self.ns else { return true };
+        let ns = &self.ns;
         ns.adapter
             .broadcast(Packet::event(ns.nsp.clone(), args), self.opts)
             .is_ok()
@@ -140,9 +132,7 @@ impl BroadcastOperator {
     }
 
     async fn send_with_ack(self, args: Args) -> Result<Vec<Args>, BroadcastAckError> {
-        let Some(ns) = self.ns else {
-            return Ok(Vec::new());
-        };
+        let ns = self.ns;
         let timeout = self.opts.flags.timeout.unwrap_or_else(|| {
             ns.io
                 .upgrade()
@@ -164,9 +154,7 @@ impl BroadcastOperator {
 
     /// The selected sockets, on every server.
     pub async fn fetch_sockets(self) -> Result<Vec<RemoteSocket>, AdapterError> {
-        let Some(ns) = self.ns else {
-            return Ok(Vec::new());
-        };
+        let ns = self.ns;
         let infos = ns.adapter.fetch_sockets(self.opts).await?;
         Ok(infos
             .into_iter()
@@ -180,9 +168,7 @@ impl BroadcastOperator {
         I: IntoIterator<Item = R>,
         R: Into<String>,
     {
-        if let Some(ns) = &self.ns {
-            ns.adapter.add_sockets(self.opts, &to_rooms(rooms));
-        }
+        self.ns.adapter.add_sockets(self.opts, &to_rooms(rooms));
     }
 
     /// The selected sockets leave `rooms`.
@@ -191,17 +177,13 @@ impl BroadcastOperator {
         I: IntoIterator<Item = R>,
         R: Into<String>,
     {
-        if let Some(ns) = &self.ns {
-            ns.adapter.del_sockets(self.opts, &to_rooms(rooms));
-        }
+        self.ns.adapter.del_sockets(self.opts, &to_rooms(rooms));
     }
 
     /// Disconnects the selected sockets; with `close`, their clients'
     /// whole connections.
     pub fn disconnect_sockets(self, close: bool) {
-        if let Some(ns) = &self.ns {
-            ns.adapter.disconnect_sockets(self.opts, close);
-        }
+        self.ns.adapter.disconnect_sockets(self.opts, close);
     }
 }
 

@@ -223,6 +223,15 @@ impl SocketIo {
         if let Ok(mut slot) = glue.lock() {
             *slot = Some(inner.clone());
         }
+        // The main namespace always exists, as in socket.io: clients may
+        // connect to it and `io.emit` reaches them before (or without) a
+        // handler being registered with `ns("/", ..)`.
+        let main = Namespace::new("/", &inner, Arc::new(Handlers::default()), false);
+        inner
+            .namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert("/".to_owned(), main);
         Self { inner }
     }
 
@@ -354,10 +363,12 @@ impl SocketIo {
     }
 
     fn main(&self) -> BroadcastOperator {
-        match self.inner.namespace("/") {
-            Some(ns) => BroadcastOperator::new(ns),
-            None => BroadcastOperator::empty(),
-        }
+        // `/` is created with the server and never removed (only dynamic
+        // children are).
+        let ns = self.inner.namespace("/").unwrap_or_else(|| {
+            Namespace::new("/", &self.inner, Arc::new(Handlers::default()), false)
+        });
+        BroadcastOperator::new(ns)
     }
 
     /// Emits to every socket of the main namespace.
