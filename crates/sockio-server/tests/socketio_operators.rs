@@ -314,7 +314,7 @@ async fn namespaces_per_client_are_bounded() {
 async fn server_wide_and_asynchronous_middlewares() {
     use sockio_server::socketio::ConnectError;
     let io = SocketIo::builder().build();
-    io.use_middleware(|socket| {
+    io.use_server_middleware(|socket| {
         if socket.handshake().auth.as_str().contains("token") {
             Ok(())
         } else {

@@ -326,3 +326,21 @@ async fn the_main_namespace_always_exists() {
     assert_ne!(sid, sid2);
     assert_eq!(next(&mut ws2).await, r#"2["welcome",1]"#);
 }
+
+/// `io.use_middleware` is socket.io's `io.use`: the main namespace's
+/// middleware, not every namespace's (that is `use_server_middleware`).
+#[tokio::test]
+async fn io_use_middleware_is_the_main_namespace_s() {
+    let io = SocketIo::builder().build();
+    io.ns("/admin", |_socket: SocketRef| {});
+    io.use_middleware(|_| Err(ConnectError::new("main only")));
+    let addr = start(&io).await;
+    let (_ws, _) = connect(addr, "/admin").await;
+    let mut ws = sio::open(addr).await;
+    send(&mut ws, "0").await;
+    assert_eq!(next(&mut ws).await, r#"4{"message":"main only"}"#);
+    io.use_server_middleware(|_| Err(ConnectError::new("everywhere")));
+    let mut ws = sio::open(addr).await;
+    send(&mut ws, "0/admin,").await;
+    assert_eq!(next(&mut ws).await, r#"4/admin,{"message":"everywhere"}"#);
+}

@@ -312,10 +312,36 @@ impl SocketIo {
         }
     }
 
-    /// Adds a middleware run for each connection to any namespace, before
-    /// the namespace's own middlewares, in the order added. It may refuse
-    /// with a [`ConnectError`], which the client gets as `connect_error`.
+    /// Adds a middleware to the main namespace `/`, as socket.io's
+    /// `io.use`: run for each connection to `/` before its connect
+    /// handler. For a middleware every namespace runs, see
+    /// [`SocketIo::use_server_middleware`].
     pub fn use_middleware<F>(&self, middleware: F) -> &Self
+    where
+        F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
+    {
+        self.main_namespace().use_middleware(middleware);
+        self
+    }
+
+    /// Adds an asynchronous middleware to the main namespace `/` (see
+    /// [`NamespaceRef::use_async_middleware`]).
+    pub fn use_async_middleware<F, Fut>(&self, middleware: F) -> &Self
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
+    {
+        self.main_namespace().use_async_middleware(middleware);
+        self
+    }
+
+    /// Adds a middleware run for each connection to any namespace (`/`,
+    /// the others, dynamic children), before the namespace's own
+    /// middlewares, in the order added. It may refuse with a
+    /// [`ConnectError`], which the client gets as `connect_error`.
+    /// socket.io has no such thing: there, `io.use` is `/`'s middleware
+    /// ([`SocketIo::use_middleware`]).
+    pub fn use_server_middleware<F>(&self, middleware: F) -> &Self
     where
         F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
     {
@@ -326,8 +352,9 @@ impl SocketIo {
     }
 
     /// Adds an asynchronous middleware run for each connection to any
-    /// namespace (see [`NamespaceRef::use_async_middleware`]).
-    pub fn use_async_middleware<F, Fut>(&self, middleware: F) -> &Self
+    /// namespace (see [`SocketIo::use_server_middleware`] and
+    /// [`NamespaceRef::use_async_middleware`]).
+    pub fn use_server_async_middleware<F, Fut>(&self, middleware: F) -> &Self
     where
         F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
@@ -338,6 +365,13 @@ impl SocketIo {
             })));
         }
         self
+    }
+
+    /// The main namespace `/` (created with the server).
+    fn main_namespace(&self) -> NamespaceRef {
+        NamespaceRef {
+            ns: self.main().into_namespace(),
+        }
     }
 
     /// A namespace: registered with [`SocketIo::ns`], or a dynamic child
