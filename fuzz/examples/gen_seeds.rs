@@ -5,10 +5,13 @@
 use std::fs;
 use std::path::Path;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use flate2::{Compress, Compression, FlushCompress};
+use sockio_core::engine::{self, Protocol};
+use sockio_core::socket::{self, Args, Encoded, Parser, RawJson};
 use sockio_ws::frame::OpCode;
 use sockio_ws::{CloseFrame, Config, DeflateConfig, DeflateParams, Encoder, Message, Role};
+use sockio_ws_fuzz::MESSAGE_SEPARATOR;
 
 fn write(target: &str, name: &str, data: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -73,7 +76,248 @@ fn raw_deflate(data: &[u8], level: u32, bits: u8) -> Vec<u8> {
     out
 }
 
+/// Engine.IO packets of every type, as a session sends them.
+fn engine_packets() -> Vec<engine::Packet> {
+    use engine::Packet;
+    vec![
+        Packet::Open(Bytes::from_static(
+            br#"{"sid":"lv_VI97HAXpY6yYWAAAC","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}"#,
+        )),
+        Packet::Ping(Bytes::from_static(b"probe")),
+        Packet::Pong(Bytes::from_static(b"probe")),
+        Packet::Ping(Bytes::new()),
+        Packet::Pong(Bytes::new()),
+        Packet::message("hello"),
+        Packet::message("€ and 😀, κόσμε"),
+        Packet::message(r#"2/chat,7["message",{"b":1.50,"a":"x"}]"#),
+        Packet::binary(Bytes::from_static(&[1, 2, 3, 4])),
+        Packet::binary((0..=255u8).collect::<Vec<u8>>()),
+        Packet::binary(Bytes::new()),
+        Packet::Upgrade,
+        Packet::Noop,
+        Packet::Close,
+    ]
+}
+
+/// `engine_packet`: `sel` (max_packets, bits 0-2) and the body.
+fn engine_seeds() {
+    let all = engine_packets();
+    let write_body = |name: &str, sel: u8, body: &[u8]| {
+        write("engine_packet", name, &[&[sel][..], body].concat());
+    };
+    // Each packet as its WebSocket message, in both revisions (the text
+    // form of binary data too, as a `b64=1` client gets it).
+    for (i, p) in all.iter().enumerate() {
+        for (protocol, v) in [(Protocol::V3, "v3"), (Protocol::V4, "v4")] {
+            let frame = p.encode_ws(protocol);
+            let kind = if frame.is_binary() { "bin" } else { "text" };
+            write_body(&format!("ws_{v}_{kind}_{i:02}"), 7, frame.as_bytes());
+            if p.is_binary() {
+                write_body(&format!("ws_{v}_b64_{i:02}"), 7, &p.to_text(protocol));
+            }
+        }
+    }
+    // Polling payloads: every packet, in each format; a short session;
+    // the limit just hit.
+    let session = [
+        engine::Packet::message("hello"),
+        engine::Packet::Ping(Bytes::new()),
+        engine::Packet::binary(Bytes::from_static(&[1, 2, 3, 4])),
+        engine::Packet::message("€😀"),
+    ];
+    for (name, packets, sel) in [
+        ("all", &all[..], 7u8),
+        ("session", &session[..], 7),
+        ("session_max_3", &session[..], 3),
+    ] {
+        for (protocol, v) in [(Protocol::V3, "v3"), (Protocol::V4, "v4")] {
+            let mut out = BytesMut::new();
+            engine::encode_payload(packets, protocol, &mut out);
+            write_body(&format!("payload_{v}_{name}"), sel, &out);
+        }
+        let mut out = BytesMut::new();
+        engine::encode_payload_binary_v3(packets, &mut out);
+        write_body(&format!("payload_v3_binary_{name}"), sel, &out);
+    }
+    let mut out = BytesMut::new();
+    engine::encode_payload(&[], Protocol::V3, &mut out);
+    write_body("payload_v3_empty", 7, &out);
+    // The spec's examples, with a separator at the end, and a length in
+    // the middle of a surrogate pair.
+    write_body("payload_v4_spec", 7, "4hello\x1e4€\x1ebAQIDBA==".as_bytes());
+    write_body("payload_v4_trailing_separator", 7, b"4hello\x1e");
+    write_body("payload_v3_split_pair", 7, "2:4😀".as_bytes());
+    write_body("payload_v3_lenient_base64", 7, b"7:b4AQIDBA2:4x");
+}
+
+/// Socket.IO packets: every type, namespaces, ack ids, binary data.
+fn socket_packets() -> Vec<socket::Packet> {
+    use socket::Packet;
+    let raw = |s: &'static str| RawJson::try_from(s).expect("valid JSON");
+    let bin = |n: u8| Bytes::from((0..n).map(|i| i % 0xc0).collect::<Vec<u8>>());
+    vec![
+        Packet::connect("/", None),
+        Packet::connect("/admin", Some(raw(r#"{"token":"123"}"#))),
+        Packet::connect(
+            "/",
+            Some(raw(r#"{"pid":"a1b2","offset":"MzQ-1","token":"\u00e9"}"#)),
+        ),
+        Packet::connect_ok("/", "lv_VI97HAXpY6yYWAAAC", Some("pid-1")),
+        Packet::connect_error("/admin", "Not authorized", Some(&raw(r#"{"code":4}"#))),
+        Packet::connect_error("/", "Invalid namespace", None),
+        Packet::disconnect("/admin"),
+        Packet::event("/", Args::event("hello").with(&1).expect("json")),
+        Packet::event(
+            "/chat",
+            Args::event("message").with_raw(raw(r#"{"b":1.50,"a":[true,null,-2e-3,"κόσμε 😀"]}"#)),
+        )
+        .with_id(7),
+        Packet::event("/", Args::event("disconnect")),
+        Packet::ack(
+            "/",
+            12,
+            Args::new().with_string("ok").with_raw(raw("[[[[1]]]]")),
+        ),
+        Packet::event(
+            "/",
+            Args::event("upload")
+                .with_binary(bin(4))
+                .with_raw(raw(r#"{"name":"a.txt"}"#))
+                .with_binary(bin(100)),
+        ),
+        Packet::event("/files", Args::event("file").with_binary(bin(0))).with_id(3),
+        Packet::ack(
+            "/admin",
+            99,
+            Args::new().with_binary(bin(16)).with_string("done"),
+        ),
+    ]
+}
+
+/// `socket_decode`: `cfg`, `limits`, then messages (`head`, body) between
+/// separators.
+fn socket_seeds() {
+    // Default limits (10 attachments, 10 MB, depth 128, 30 s), `_at`
+    // methods.
+    const TEXT: u8 = (7 << 2) | (6 << 5);
+    const MSGPACK: u8 = TEXT | 1;
+    const LIMITS: u8 = 5 | (7 << 3) | (1 << 6);
+    let seed = |name: &str, cfg: u8, limits: u8, messages: &[(u8, &[u8])]| {
+        let mut data = vec![cfg, limits];
+        for (i, (head, body)) in messages.iter().enumerate() {
+            assert!(
+                !body.contains(&MESSAGE_SEPARATOR),
+                "{name}: a separator in message {i}"
+            );
+            if i > 0 {
+                data.push(MESSAGE_SEPARATOR);
+            }
+            data.push(*head);
+            data.extend_from_slice(body);
+        }
+        write("socket_decode", name, &data);
+    };
+    let packets = socket_packets();
+    let mut session_text: Vec<(u8, Bytes)> = Vec::new();
+    let mut session_msgpack: Vec<(u8, Bytes)> = Vec::new();
+    for (i, p) in packets.iter().enumerate() {
+        let Encoded::Text { text, attachments } = Parser::Default.encode(p) else {
+            unreachable!()
+        };
+        let mut messages = vec![(0x01, text.into_bytes())];
+        messages.extend(attachments.into_iter().map(|a| (0x81, a)));
+        let refs: Vec<(u8, &[u8])> = messages.iter().map(|(h, b)| (*h, &b[..])).collect();
+        seed(&format!("text_{i:02}"), TEXT, LIMITS, &refs);
+        session_text.extend(messages);
+
+        let Encoded::Binary(msgpack) = Parser::Msgpack.encode(p) else {
+            unreachable!()
+        };
+        seed(
+            &format!("msgpack_{i:02}"),
+            MSGPACK,
+            LIMITS,
+            &[(0x81, &msgpack)],
+        );
+        session_msgpack.push((0x81, msgpack));
+    }
+    let refs: Vec<(u8, &[u8])> = session_text.iter().map(|(h, b)| (*h, &b[..])).collect();
+    seed("text_session", TEXT, LIMITS, &refs);
+    // The same without time, with small limits (2 attachments, 100 bytes,
+    // depth 4, reserved events refused).
+    seed("text_session_small", (3 << 2) | 2, 2 | (4 << 3), &refs);
+    let refs: Vec<(u8, &[u8])> = session_msgpack.iter().map(|(h, b)| (*h, &b[..])).collect();
+    seed("msgpack_session", MSGPACK, LIMITS, &refs);
+    seed("msgpack_session_small", (3 << 2) | 3, 2 | (4 << 3), &refs);
+
+    // Attachments on a clock: a 20 ms timeout; the second attachment 63
+    // ms late; then one in time; an explicit expire (empty message); the
+    // clock mode that expires before every message.
+    let (text, attachments) = packets[11].encode();
+    let late: Vec<(u8, &[u8])> = vec![
+        (0x01, text.as_bytes()),
+        (0x81, &attachments[0]),
+        (0xbf, &attachments[1]),
+        (0x01, text.as_bytes()),
+        (0x85, &attachments[0]),
+        (0x85, &attachments[1]),
+        (0x01, text.as_bytes()),
+    ];
+    let timed = (7 << 2) | (3 << 5);
+    seed("text_attachments_late", timed, LIMITS, &late);
+    seed(
+        "text_attachments_late_expire",
+        timed,
+        LIMITS | (3 << 6),
+        &late,
+    );
+    seed(
+        "text_attachments_alternate",
+        timed,
+        LIMITS | (2 << 6),
+        &late,
+    );
+    // Empty messages: `expire` calls.
+    let mut data = vec![timed, LIMITS];
+    data.push(0x01);
+    data.extend_from_slice(text.as_bytes());
+    data.extend([MESSAGE_SEPARATOR, MESSAGE_SEPARATOR, 0x40, b'2']);
+    data.extend_from_slice(br#"["x"]"#);
+    data.extend([MESSAGE_SEPARATOR, MESSAGE_SEPARATOR]);
+    write("socket_decode", "text_expire_between", &data);
+    // Protocol errors: binary unannounced, text in the middle, too many
+    // attachments, too many bytes, text to the msgpack parser.
+    seed(
+        "text_unexpected",
+        TEXT,
+        LIMITS,
+        &[
+            (0x81, b"\x01"),
+            (0x01, text.as_bytes()),
+            (0x01, br#"2["e"]"#),
+            (0x01, br#"511-["e"]"#),
+            (0x01, br#"52-["e",{"_placeholder":true,"num":2}]"#),
+        ],
+    );
+    seed("text_too_large", TEXT, 5 | (3 << 3), &late[..3]);
+    seed("msgpack_text", MSGPACK, LIMITS, &[(0x01, br#"2["e"]"#)]);
+    // What notepack writes beyond JSON: NaN, undefined, a Date, an
+    // ArrayBuffer; a map key that is an integer.
+    seed(
+        "msgpack_notepack",
+        MSGPACK,
+        LIMITS,
+        &[(
+            0x81,
+            b"\x83\xa4type\x02\xa4data\x96\xa1e\xcb\x7f\xf8\0\0\0\0\0\0\xd4\0\0\xd7\0\0\0\x01\x7f\0\0\0\0\xc7\x02\0\x01\x02\x81\x01\xa1v\xa3nsp\xa1/",
+        )],
+    );
+}
+
 fn main() {
+    engine_seeds();
+    socket_seeds();
+
     // frame_decode: flags, bits, limits, fragments, chunking, wire.
     let big = 0x7 | (0x7 << 3); // 64 KiB frame and message limits
     let takeover = DeflateParams::default();

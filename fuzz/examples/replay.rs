@@ -23,7 +23,8 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let Some(target) = driver::by_name(&name) else {
-        eprintln!("unknown target {name}; targets: frame_decode, handshake, inflate");
+        let names: Vec<&str> = driver::TARGETS.iter().map(|(n, _)| *n).collect();
+        eprintln!("unknown target {name}; targets: {}", names.join(", "));
         return ExitCode::from(2);
     };
     let mut budget = None;

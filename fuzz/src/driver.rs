@@ -13,10 +13,12 @@ use std::time::{Duration, Instant};
 pub type Target = fn(&[u8]);
 
 /// The targets, by name (the names of the `fuzz_targets/` binaries).
-pub const TARGETS: [(&str, Target); 3] = [
+pub const TARGETS: [(&str, Target); 5] = [
     ("frame_decode", crate::frame_decode),
     ("handshake", crate::handshake),
     ("inflate", crate::inflate),
+    ("engine_packet", crate::engine_packet),
+    ("socket_decode", crate::socket_decode),
 ];
 
 /// The target called `name`.
@@ -101,7 +103,8 @@ impl Rng {
     }
 }
 
-/// Byte strings worth splicing in: frame header bytes and HTTP pieces.
+/// Byte strings worth splicing in: frame header bytes, HTTP pieces,
+/// Engine.IO and Socket.IO syntax, MessagePack heads.
 const TOKENS: &[&[u8]] = &[
     b"\x81",
     b"\x82",
@@ -138,6 +141,35 @@ const TOKENS: &[&[u8]] = &[
     b"\xce\xba",
     b"\xf0\x9f\x8e",
     b"\xed\xa0\x80",
+    // Engine.IO: the payload separator, protocol 3 lengths, base64.
+    b"\x1e",
+    b"4",
+    b"b4",
+    b"0:",
+    b"10:",
+    b"\x01\x05\xff\x04",
+    b"AQIDBA==",
+    // Socket.IO text: binary headers, namespaces, placeholders.
+    b"51-",
+    b"62-/admin,",
+    b"/admin,",
+    b"[\"e\",",
+    b"{\"_placeholder\":true,\"num\":0}",
+    b"\\u00",
+    b"1e400",
+    // socket_decode: the message separator; MessagePack.
+    b"\xc1",
+    b"\xc1\x81",
+    b"\xc1\x01",
+    b"\x84\xa4type\x02",
+    b"\xa4data",
+    b"\xa3nsp\xa1/",
+    b"\xa2id",
+    b"\xc4\x01",
+    b"\xd4\x00\x00",
+    b"\xd7\x00",
+    b"\xcb\x7f\xf8\x00\x00\x00\x00\x00\x00",
+    b"\x81\xac_placeholder\xc3",
 ];
 
 /// A mutation of one of `seeds` (or of random bytes), at most `max_len`

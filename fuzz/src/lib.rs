@@ -1,17 +1,33 @@
-//! Fuzz targets for `sockio-ws`, as plain functions over `&[u8]`.
+//! Fuzz targets for `sockio-ws` and `sockio-core`, as plain functions over
+//! `&[u8]`.
 //!
 //! The `fuzz_targets/` binaries hand them to libFuzzer (`cargo fuzz run`);
 //! [`driver`] runs them without libFuzzer on a stable toolchain (corpus
 //! replay and a coverage-blind mutation loop), for the `replay` example and
 //! the smoke test.
 //!
-//! Each target checks more than "does not panic": decoding must not depend
+//! Each target checks more than "does not panic". For sockio-ws
+//! ([`frame_decode`], [`handshake`], [`inflate`]): decoding must not depend
 //! on how the bytes were chunked, every decoded message must respect the
 //! configured limits and survive an encode/decode round trip, errors must be
-//! sticky, and inflated output must match flate2 run directly.
+//! sticky, and inflated output must match flate2 run directly. For
+//! sockio-core ([`engine_packet`], [`socket_decode`]): every Engine.IO
+//! packet and payload decoded must fit in its input and survive every
+//! encoding of both protocol revisions; the Socket.IO decoder must follow a
+//! model of its reassembly state (attachments, their limits, the virtual
+//! clock of `decode_text_at`/`decode_binary_at`/`expire`), and every packet
+//! must fit the protocol and the limits and survive its encoder unchanged.
 //!
 //! The first few bytes of every input select a configuration; the rest is
-//! the wire data. See each target for its layout.
+//! the wire data. See each target for its layout:
+//!
+//! | target | layout |
+//! | --- | --- |
+//! | [`frame_decode`] | `flags, bits, limits, fragments, chunking, wire...` |
+//! | [`inflate`] | `flags, bits, limit, shape, payload...` |
+//! | [`handshake`] | `flags, sel, head...` |
+//! | [`engine_packet`] | `sel, body...` |
+//! | [`socket_decode`] | `cfg, limits, (head, body...) 0xc1 (head, body...) ...` |
 
 use bytes::BytesMut;
 use flate2::{Decompress, FlushDecompress, Status};
@@ -25,6 +41,11 @@ use sockio_ws::{
 };
 
 pub mod driver;
+mod engine_packet;
+mod socket_decode;
+
+pub use engine_packet::engine_packet;
+pub use socket_decode::{MESSAGE_SEPARATOR, socket_decode};
 
 /// Sizes the limits are drawn from: small, so that memory stays bounded
 /// whatever lengths the frames announce, with the edges of the length

@@ -51,3 +51,13 @@ fn handshake() {
 fn inflate() {
     smoke("inflate");
 }
+
+#[test]
+fn engine_packet() {
+    smoke("engine_packet");
+}
+
+#[test]
+fn socket_decode() {
+    smoke("socket_decode");
+}
