@@ -9,12 +9,12 @@
 // e2e/engineio-suite/reference-server.mjs do. Run it with e2e/hardening/run.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { once } from "node:events";
 import net from "node:net";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import WebSocket from "ws";
+import { startServer } from "./server.mjs";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const SERVER_CMD =
@@ -28,35 +28,9 @@ let server;
 let host;
 let port;
 
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", `exec ${SERVER_CMD} --port 0`], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    let out = "";
-    const timer = setTimeout(() => reject(new Error(`no 'listening on' line: ${out}`)), 30_000);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited (${code ?? signal}) before listening: ${out}`));
-    });
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      if (port) return;
-      out += chunk;
-      const m = /^listening on (\S+):(\d+)\s*$/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        host = m[1] === "0.0.0.0" ? "127.0.0.1" : m[1];
-        port = Number(m[2]);
-        resolve(child);
-      }
-    });
-  });
-}
-
 before(async () => {
-  server = await startServer();
+  server = await startServer(SERVER_CMD, "--port 0", { cwd: ROOT });
+  ({ host, port } = server);
 });
 
 after(async () => {

@@ -12,10 +12,9 @@
 // `listening on HOST:PORT`. Each figure gets a fresh server. Loopback
 // only; bounded (about 2 minutes in all, 40 s of it waiting on stalled
 // POST bodies).
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import net from "node:net";
 import WebSocket from "ws";
+import { established, rssKiB, startServer } from "./server.mjs";
 
 const [CONFORMANCE, BENCH_APP] = process.argv.slice(2);
 if (!CONFORMANCE || !BENCH_APP) {
@@ -24,43 +23,14 @@ if (!CONFORMANCE || !BENCH_APP) {
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function start(cmd, portArg) {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", ["-c", `exec ${cmd} ${portArg}`], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    child.stdout.setEncoding("utf8");
-    child.stdout.on("data", (chunk) => {
-      out += chunk;
-      const m = /^listening on (\S+):(\d+)\s*$/m.exec(out);
-      if (m && !child.port) {
-        child.port = Number(m[2]);
-        resolve(child);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`${cmd} exited (${code}): ${out}`)));
-  });
-}
+const start = (cmd, args) => startServer(cmd, args);
 
 function stop(child) {
   child.kill("SIGCONT");
   child.kill("SIGKILL");
 }
 
-const rssMiB = (child) =>
-  (Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))[1]) / 1024).toFixed(1);
-
-// Established connections to `port`, seen from the server's side.
-function established(port) {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, "0")}`;
-  let n = 0;
-  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
-      const f = line.trim().split(/\s+/);
-      if (f.length > 3 && f[1].endsWith(hex) && f[3] === "01") n++;
-    }
-  }
-  return n;
-}
+const rssMiB = (child) => (rssKiB(child.pid) / 1024).toFixed(1);
 
 // --- 1. clients surviving a 1 s stall of the server ---
 async function stall() {

@@ -39,16 +39,7 @@ const PER_ROUND: usize = 8;
 
 #[tokio::test]
 async fn a_cut_slow_consumer_loses_its_queue_and_its_connection_at_once() {
-    let room = Room::default();
-    let config = server_config().engine(engine_config().max_buffered_bytes(1 << 20));
-    let io = EngineIo::new(config, room.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(sockio_server::serve(
-        listener,
-        io.service(),
-        std::future::pending(),
-    ));
+    let (addr, io, room) = room_server(engine_config().max_buffered_bytes(1 << 20)).await;
 
     // Clients that complete the WebSocket handshake, then never read.
     let mut slow = Vec::new();
@@ -122,7 +113,7 @@ async fn drain_to_end(conn: &mut Conn) -> Closed {
 }
 
 /// A server on 127.0.0.1:0 with `engine` and the recording [`Room`].
-async fn polling_server(
+async fn room_server(
     engine: sockio_core::engine::EngineConfig,
 ) -> (std::net::SocketAddr, EngineIo, Room) {
     let room = Room::default();
@@ -159,7 +150,7 @@ async fn http(addr: std::net::SocketAddr, request: Vec<u8>) -> support::Response
 #[tokio::test]
 async fn a_polling_client_that_stops_polling_is_cut_at_the_packet_cap() {
     const CAP: usize = 100;
-    let (addr, io, room) = polling_server(engine_config().max_buffered_packets(CAP)).await;
+    let (addr, io, room) = room_server(engine_config().max_buffered_packets(CAP)).await;
     let slow_sid = support::handshake(addr).await;
     let control_sid = support::handshake(addr).await;
     let slow = io.socket(&slow_sid).unwrap();
@@ -209,7 +200,7 @@ async fn a_polling_client_that_stops_polling_is_cut_at_the_packet_cap() {
 /// next poll gets 400 "Session ID unknown" and no session is left.
 #[tokio::test]
 async fn a_polling_client_that_stops_polling_is_cut_at_the_byte_cap() {
-    let (addr, io, room) = polling_server(engine_config().max_buffered_bytes(10_000)).await;
+    let (addr, io, room) = room_server(engine_config().max_buffered_bytes(10_000)).await;
     let sid = support::handshake(addr).await;
     let socket = io.socket(&sid).unwrap();
     let message = "x".repeat(4 << 10);
