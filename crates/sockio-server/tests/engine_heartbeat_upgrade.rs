@@ -51,6 +51,13 @@ impl EngineHandler for Handler {
     }
 }
 
+/// The official suites' heartbeat: pingInterval 300 ms, pingTimeout 200 ms.
+fn suite_timing() -> EngineConfig {
+    EngineConfig::default()
+        .ping_interval(Duration::from_millis(300))
+        .ping_timeout(Duration::from_millis(200))
+}
+
 async fn start(engine: EngineConfig) -> (SocketAddr, EngineIo, Handler) {
     let handler = Handler::default();
     let config = EngineServerConfig::default()
@@ -100,9 +107,7 @@ fn packets(body: &str) -> Vec<&str> {
 /// session and timers are gone.
 #[tokio::test(start_paused = true)]
 async fn silent_polling_client_times_out() {
-    let engine = EngineConfig::default()
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200));
+    let engine = suite_timing();
     let (addr, io, handler) = start(engine).await;
     let opened = tokio::time::Instant::now();
     let sid = handshake(addr).await;
@@ -129,9 +134,7 @@ async fn silent_polling_client_times_out() {
 /// first) stays connected for many intervals.
 #[tokio::test(start_paused = true)]
 async fn answering_client_stays() {
-    let engine = EngineConfig::default()
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200));
+    let engine = suite_timing();
     let (addr, io, handler) = start(engine).await;
     let sid = handshake(addr).await;
     let q = format!("&sid={sid}");
@@ -152,9 +155,7 @@ async fn answering_client_stays() {
 /// POST and the next poll find no session, and no session is left.
 #[tokio::test(start_paused = true)]
 async fn late_pong_on_polling_does_not_save_the_session() {
-    let engine = EngineConfig::default()
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200));
+    let engine = suite_timing();
     let (addr, io, handler) = start(engine).await;
     let opened = tokio::time::Instant::now();
     let sid = handshake(addr).await;
@@ -193,9 +194,7 @@ async fn late_pong_on_polling_does_not_save_the_session() {
 /// when that ping goes unanswered, closes "ping timeout" pingTimeout later.
 #[tokio::test(start_paused = true)]
 async fn unsolicited_pongs_leave_the_heartbeat_running() {
-    let engine = EngineConfig::default()
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200));
+    let engine = suite_timing();
     let (addr, io, handler) = start(engine).await;
     let opened = tokio::time::Instant::now();
     let sid = handshake(addr).await;
@@ -234,9 +233,7 @@ async fn unsolicited_pongs_leave_the_heartbeat_running() {
 /// stops answering, the server closes the connection.
 #[tokio::test(start_paused = true)]
 async fn websocket_heartbeat() {
-    let engine = EngineConfig::default()
-        .ping_interval(Duration::from_millis(300))
-        .ping_timeout(Duration::from_millis(200));
+    let engine = suite_timing();
     let (addr, io, handler) = start(engine).await;
     let url = format!("ws://{addr}/engine.io/?EIO=4&transport=websocket");
     let (mut ws, _) = sockio_ws::connect(&url, &Config::default()).await.unwrap();

@@ -241,11 +241,7 @@ async fn invalid_upgrade_requests_leave_the_session_alone() {
         let res = conn.response().await;
         assert!(matches!(res.status, 400 | 426), "{what}: {res:?}");
         assert_eq!(conn.expect_closed().await, Closed::Eof, "{what}");
-        let body = format!("4after {what}");
-        let res = server.request(post(&polling(&sid), &[], body.as_bytes()));
-        res.await.assert_post_ok();
-        let res = server.request(get(&polling(&sid), &[])).await;
-        res.assert_payload(body.as_bytes());
+        assert_polling_carries_on(&server, &sid, what).await;
     }
     let mut ws = server.connect().await;
     ws.send(ws_upgrade(&websocket(&sid), &[])).await;
@@ -253,6 +249,16 @@ async fn invalid_upgrade_requests_leave_the_session_alone() {
     ws.send(masked(0x81, b"2probe")).await;
     assert_eq!(ws.ws_frame().await, (1, b"3probe".to_vec()));
     assert_eq!(server.engine.session_count(), 1);
+}
+
+/// The polling session `sid` still delivers both ways after a refused or
+/// failed WebSocket attempt (`what`): a POST, then a GET returning it.
+async fn assert_polling_carries_on(server: &TestServer, sid: &str, what: &str) {
+    let body = format!("4after {what}");
+    let res = server.request(post(&polling(sid), &[], body.as_bytes()));
+    res.await.assert_post_ok();
+    let res = server.request(get(&polling(sid), &[])).await;
+    res.assert_payload(body.as_bytes());
 }
 
 /// RELIABILITY 4: a `Sec-WebSocket-Version` other than 13 is refused with
@@ -325,11 +331,7 @@ async fn framing_violations_in_the_probe_window_close_1002() {
         assert_eq!(ws.expect_closed().await, Closed::Eof, "{what}");
         // The polling session was not harmed.
         assert!(!server.engine.socket(&sid).unwrap().is_closed(), "{what}");
-        let body = format!("4after {what}");
-        let res = server.request(post(&polling(&sid), &[], body.as_bytes()));
-        res.await.assert_post_ok();
-        let res = server.request(get(&polling(&sid), &[])).await;
-        res.assert_payload(body.as_bytes());
+        assert_polling_carries_on(&server, &sid, what).await;
     }
     // A violation before the probe is refused the same way.
     let mut ws = server.connect().await;

@@ -43,11 +43,6 @@ impl BroadcastOperator {
         }
     }
 
-    /// The namespace it emits in.
-    pub(crate) fn into_namespace(self) -> Arc<Namespace> {
-        self.ns
-    }
-
     /// Adds a room to target (sockets in any of the rooms are reached).
     pub fn to(mut self, room: impl Into<String>) -> Self {
         self.opts.add_room(Room::from(room.into()));

@@ -110,6 +110,21 @@ impl IoInner {
         self.namespaces.read().ok()?.get(name).cloned()
     }
 
+    /// The main namespace `/`, as registered with [`SocketIo::ns`] or
+    /// created (without a handler) when missing. The server creates it at
+    /// build and never removes it (only dynamic children go).
+    fn main_namespace(self: &Arc<Self>) -> Arc<Namespace> {
+        if let Some(ns) = self.namespace("/") {
+            return ns;
+        }
+        self.namespaces
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry("/".to_owned())
+            .or_insert_with(|| Namespace::new("/", self, Arc::new(Handlers::default()), false))
+            .clone()
+    }
+
     fn client(&self, sid: &str) -> Option<Arc<Client>> {
         self.clients.lock().ok()?.get(sid).cloned()
     }
@@ -226,12 +241,7 @@ impl SocketIo {
         // The main namespace always exists, as in socket.io: clients may
         // connect to it and `io.emit` reaches them before (or without) a
         // handler being registered with `ns("/", ..)`.
-        let main = Namespace::new("/", &inner, Arc::new(Handlers::default()), false);
-        inner
-            .namespaces
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert("/".to_owned(), main);
+        inner.main_namespace();
         Self { inner }
     }
 
@@ -370,7 +380,7 @@ impl SocketIo {
     /// The main namespace `/` (created with the server).
     fn main_namespace(&self) -> NamespaceRef {
         NamespaceRef {
-            ns: self.main().into_namespace(),
+            ns: self.inner.main_namespace(),
         }
     }
 
@@ -397,12 +407,7 @@ impl SocketIo {
     }
 
     fn main(&self) -> BroadcastOperator {
-        // `/` is created with the server and never removed (only dynamic
-        // children are).
-        let ns = self.inner.namespace("/").unwrap_or_else(|| {
-            Namespace::new("/", &self.inner, Arc::new(Handlers::default()), false)
-        });
-        BroadcastOperator::new(ns)
+        BroadcastOperator::new(self.inner.main_namespace())
     }
 
     /// Emits to every socket of the main namespace.
