@@ -88,6 +88,7 @@ mod msgpack;
 mod packet;
 mod raw;
 mod reserved;
+mod shape;
 
 pub use decode::{Decoder, DecoderConfig, Encoded, MAX_ACK_ID, Parser};
 pub use error::{DataError, DecodeError, InvalidJson, JsonError};
@@ -96,6 +97,7 @@ pub use msgpack::{decode_msgpack, encode_msgpack};
 pub use packet::{Args, Data, Packet, PacketKind, Recovery, encode};
 pub use raw::{DEFAULT_MAX_DEPTH, RawJson};
 pub use reserved::{RESERVED_EVENTS, is_reserved_event};
+pub use shape::IntoArgs;
 
 #[cfg(test)]
 mod tests;

@@ -9,6 +9,7 @@ use super::binary;
 use super::error::{DataError, JsonError};
 use super::json::{self, JsonKind, Options, Tok, analyze};
 use super::raw::RawJson;
+use super::shape::{self, Shape};
 use crate::engine::Str;
 
 /// The seven Socket.IO packet types, with their numbers on the wire.
@@ -508,28 +509,98 @@ impl Args {
         (self.args, self.attachments)
     }
 
-    /// The arguments of a value that serializes to a sequence (a tuple, a
-    /// `Vec`): one argument per element, with binary data (see
-    /// [`Args::push`]) as attachments. Any other value is one argument.
-    pub fn from_serialize<T: Serialize + ?Sized>(value: &T) -> Result<Self, JsonError> {
-        let mut text = Vec::new();
-        let mut attachments = Vec::new();
-        binary::to_json_with_binary(value, &mut text, &mut attachments).map_err(JsonError::new)?;
-        let text = Bytes::from(text);
-        let opts = Options {
-            max_depth: usize::MAX,
-            split: true,
-            attachments: None,
-        };
-        let args = match analyze(&text, &opts) {
-            Ok(a) if a.kind == JsonKind::Array => a
-                .elements
-                .into_iter()
-                .map(|r| RawJson::from_validated(text.slice(r)))
-                .collect(),
-            _ => vec![RawJson::from_validated(text)],
-        };
-        Ok(Self { args, attachments })
+    /// The arguments a value stands for (see [`IntoArgs`]): `()` none, a
+    /// tuple one per element, any other value one; binary data anywhere
+    /// in it (what `serialize_bytes` writes: `bytes::Bytes`, `serde_bytes`)
+    /// becomes a placeholder and an attachment.
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use sockio_core::socket::Args;
+    ///
+    /// assert!(Args::from_value(&())?.is_empty());
+    /// assert_eq!(Args::from_value(&vec![1, 2])?.len(), 1);
+    /// let args = Args::from_value(&("hi", Bytes::from_static(b"ab")))?;
+    /// assert_eq!(args.as_slice(), ["\"hi\"", r#"{"_placeholder":true,"num":0}"#]);
+    /// # Ok::<(), sockio_core::socket::JsonError>(())
+    /// ```
+    pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Result<Self, JsonError> {
+        let mut args = Self::new();
+        args.extend_value(value)?;
+        Ok(args)
+    }
+
+    /// Appends the arguments `value` stands for, as [`Args::from_value`].
+    pub fn extend_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), JsonError> {
+        match shape::of_value(value) {
+            Shape::None => Ok(()),
+            Shape::One => self.push(value),
+            Shape::Many => {
+                let mut text = Vec::new();
+                binary::to_json_with_binary(value, &mut text, &mut self.attachments)
+                    .map_err(JsonError::new)?;
+                let text = Bytes::from(text);
+                let opts = Options {
+                    max_depth: usize::MAX,
+                    split: true,
+                    attachments: None,
+                };
+                match analyze(&text, &opts) {
+                    Ok(a) if a.kind == JsonKind::Array => {
+                        self.args.extend(
+                            a.elements
+                                .into_iter()
+                                .map(|r| RawJson::from_validated(text.slice(r))),
+                        );
+                        Ok(())
+                    }
+                    // A tuple's Serialize that writes something else than
+                    // a sequence: one argument, as it wrote it.
+                    _ => {
+                        self.args.push(RawJson::from_validated(text));
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads the arguments as `T` by the argument model (see [`IntoArgs`]):
+    /// `()` takes none (and ignores any), a tuple takes one argument per
+    /// element, any other type the first argument (a missing one reads as
+    /// `null`, so an `Option` is `None`). Arguments past those read are
+    /// ignored, as JavaScript ignores extra arguments. Placeholders read as
+    /// bytes, as in [`Args::deserialize`].
+    ///
+    /// ```
+    /// use sockio_core::socket::Args;
+    ///
+    /// let args = Args::from_value(&(1, "two"))?;
+    /// let (n, s): (u8, String) = args.parse()?;
+    /// assert_eq!((n, s.as_str()), (1, "two"));
+    /// assert_eq!(args.parse::<u8>()?, 1);
+    /// assert_eq!(Args::new().parse::<Option<u8>>()?, None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse<'a, T: Deserialize<'a>>(&'a self) -> Result<T, DataError> {
+        self.parse_from(0)
+    }
+
+    /// [`Args::parse`] of the arguments from `start` on: `parse_from(1)`
+    /// reads an event's values after its name.
+    pub fn parse_from<'a, T: Deserialize<'a>>(&'a self, start: usize) -> Result<T, DataError> {
+        match shape::of_type::<T>() {
+            Shape::None => {
+                T::deserialize(serde::de::value::UnitDeserializer::<serde_json::Error>::new())
+                    .map_err(|e| DataError::Json(JsonError::new(e)))
+            }
+            Shape::Many => self.deserialize_from(start.min(self.args.len())),
+            Shape::One => match self.args.get(start) {
+                Some(_) => self.deserialize(start),
+                None => T::deserialize(serde_json::Value::Null)
+                    .map_err(|_| DataError::NoArgument(start)),
+            },
+        }
     }
 
     /// Appends `value` serialized by serde_json. Binary data in it (what
@@ -794,6 +865,48 @@ mod tests {
     }
 
     #[test]
+    fn argument_model_both_ways() {
+        use crate::socket::IntoArgs;
+        #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+        struct Msg {
+            text: String,
+            blob: Bytes,
+        }
+        let msg = Msg {
+            text: "hi".into(),
+            blob: Bytes::from_static(b"\x00\x01"),
+        };
+        // One value: one argument, its bytes an attachment.
+        let one = (&msg).into_event_args("m").unwrap();
+        assert_eq!(one.len(), 2);
+        assert_eq!(one.attachments(), [Bytes::from_static(b"\x00\x01")]);
+        assert_eq!(one.parse_from::<Msg>(1).unwrap(), msg);
+        // A tuple: one argument each, binary at the top level too.
+        let many = (1, Bytes::from_static(b"b"), "c")
+            .into_event_args("m")
+            .unwrap();
+        let (wire, _) = Packet::event("/", many.clone()).encode();
+        assert_eq!(&*wire, r#"51-["m",1,{"_placeholder":true,"num":0},"c"]"#);
+        let (n, b, c): (u8, Bytes, String) = many.parse_from(1).unwrap();
+        assert_eq!((n, &b[..], c.as_str()), (1, &b"b"[..], "c"));
+        // The first of several, when one is asked for.
+        assert_eq!(many.parse_from::<u8>(1).unwrap(), 1);
+        // Unit: none sent, any ignored.
+        assert_eq!(().into_event_args("m").unwrap().len(), 1);
+        many.parse_from::<()>(1).unwrap();
+        // Missing: null for an Option, an error naming the index otherwise.
+        let bare = Args::event("m");
+        assert_eq!(bare.parse_from::<Option<u8>>(1).unwrap(), None);
+        assert!(matches!(
+            bare.parse_from::<u8>(1),
+            Err(DataError::NoArgument(1))
+        ));
+        assert!(bare.parse_from::<(u8, u8)>(1).is_err());
+        // A wrong shape is an error, not a panic.
+        assert!(matches!(many.parse_from::<Msg>(1), Err(DataError::Json(_))));
+    }
+
+    #[test]
     fn binary_kind_follows_the_attachments() {
         let args = Args::event("bin").with_binary(Bytes::from_static(b"\x01"));
         let mut p = Packet::event("/", args);
@@ -860,11 +973,11 @@ mod tests {
 
     #[test]
     fn args_from_serialize() {
-        let args = Args::from_serialize(&("hi", Bytes::from_static(b"ab"), [1, 2])).unwrap();
+        let args = Args::from_value(&("hi", Bytes::from_static(b"ab"), [1, 2])).unwrap();
         assert_eq!(args.len(), 3);
         assert_eq!(args.get(1).unwrap(), r#"{"_placeholder":true,"num":0}"#);
         assert_eq!(args.binary_arg(1), Some(&Bytes::from_static(b"ab")));
-        let single = Args::from_serialize(&"alone").unwrap();
+        let single = Args::from_value(&"alone").unwrap();
         assert_eq!(single.as_slice(), [raw(r#""alone""#)]);
         let (s, b, v): (String, Bytes, Vec<u8>) = args.deserialize_from(0).unwrap();
         assert_eq!((s.as_str(), &b[..], v), ("hi", &b"ab"[..], vec![1, 2]));

@@ -282,7 +282,7 @@ fn reference_binary_round_trips() {
             "/",
         ),
         (
-            Args::from_serialize(&(
+            Args::from_value(&(
                 "a",
                 Deep {
                     a: "hi",
@@ -302,7 +302,7 @@ fn reference_binary_round_trips() {
             "/deep",
         ),
         (
-            Args::from_serialize(&(
+            Args::from_value(&(
                 "a",
                 Nulls {
                     a: "b",
@@ -1290,7 +1290,11 @@ proptest! {
     fn typed_round_trip(values in proptest::collection::vec(node(), 1..4)) {
         // What goes in through serde comes out through serde, placeholders
         // resolved to the same bytes.
-        let args = Args::from_serialize(&values).unwrap();
+        // A Vec is one argument: push its values one by one.
+        let mut args = Args::new();
+        for v in &values {
+            args.push(v).unwrap();
+        }
         let (text, attachments) = Packet::ack("/", 1, args).encode();
         let p = decode_with(DecoderConfig::default().max_attachments(usize::MAX), &text, &attachments).unwrap();
         let args = p.args().unwrap();
