@@ -68,13 +68,13 @@ impl std::error::Error for Found {}
 
 impl ser::Error for Found {
     fn custom<M: fmt::Display>(_msg: M) -> Self {
-        Found(Shape::One)
+        Self(Shape::One)
     }
 }
 
 impl de::Error for Found {
     fn custom<M: fmt::Display>(_msg: M) -> Self {
-        Found(Shape::One)
+        Self(Shape::One)
     }
 }
 
