@@ -85,7 +85,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use sockio_core::engine::EngineConfig;
-use sockio_server::socketio::SocketIo;
+use sockio_server::socketio::{EmitError, SocketIo, SocketRef};
 use sockio_ws::frame::{OpCode, encode_server_frame};
 use sockio_ws::handshake::client::Target;
 use sockio_ws::{Config, Message, WebSocketStream};
@@ -237,26 +237,22 @@ async fn setup() -> World {
         .ping_timeout(Duration::from_secs(300));
     let io = SocketIo::builder().engine(engine).build();
     let joined = AtomicUsize::new(0);
-    io.ns("/", move |socket| {
+    io.ns("/", move |socket: SocketRef| {
         if joined.fetch_add(1, Ordering::Relaxed) < ROOM {
             socket.join("room");
         }
     });
-    io.ns("/hundred", |socket| socket.join("room"));
+    io.ns("/hundred", |socket: SocketRef| socket.join("room"));
     let tally = Arc::new(Tally::default());
     // Connected one after the other: the first `ROOM` to join `/` are the
     // ones that also join `/hundred`.
     for i in 0..RECEIVERS {
         connect_receiver(&io, tally.clone(), i < ROOM).await;
     }
-    assert_eq!(
-        io.of("/").expect("/").socket_count(),
-        RECEIVERS,
-        "sockets of /"
-    );
-    let hundred = io.of("/hundred").expect("/hundred");
+    assert_eq!(io.of("/").socket_count(), RECEIVERS, "sockets of /");
+    let hundred = io.get_namespace("/hundred").expect("/hundred");
     assert_eq!(hundred.socket_count(), ROOM, "sockets of /hundred");
-    let members = io.of("/").expect("/").room_members("room").await;
+    let members = io.of("/").room_members("room").await;
     assert_eq!(
         members.expect("room members").len(),
         ROOM,
@@ -271,7 +267,9 @@ async fn setup() -> World {
         (ROOM, Send::HundredRoom),
     ] {
         world.tally.arm(n);
-        assert!(send.run(&world.io), "{send:?} failed");
+        if let Err(e) = send.run(&world.io) {
+            panic!("{send:?} failed: {e}");
+        }
         world.tally.drained().await;
         // Every task idle again: no receiver outside the selection got it.
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -292,13 +290,15 @@ enum Send {
 }
 
 impl Send {
-    fn run(self, io: &SocketIo) -> bool {
+    fn run(self, io: &SocketIo) -> Result<(), EmitError> {
         match self {
             Self::All => io.emit("bcast", &PAYLOAD),
             Self::Room => io.to("room").emit("bcast", &PAYLOAD),
             Self::HundredRoom => io
-                .of("/hundred")
-                .is_some_and(|ns| ns.to("room").emit("bcast", &PAYLOAD)),
+                .get_namespace("/hundred")
+                .expect("/hundred")
+                .to("room")
+                .emit("bcast", &PAYLOAD),
         }
     }
 }
@@ -430,7 +430,9 @@ fn timed_sends(
             let start = Instant::now();
             let sent = send.run(black_box(&world.io));
             total += start.elapsed();
-            assert!(sent, "{send:?} failed");
+            if let Err(e) = sent {
+                panic!("{send:?} failed: {e}");
+            }
             world.tally.drained().await;
             if let Some(evictor) = evict.as_deref_mut() {
                 evictor.run();

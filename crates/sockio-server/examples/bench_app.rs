@@ -16,7 +16,7 @@
 
 use std::io::Write as _;
 
-use sockio_server::socketio::{SocketIo, SocketRef};
+use sockio_server::socketio::{AckSender, Args, SocketIo, SocketRef};
 
 /// jemalloc, with background threads purging freed pages: glibc's malloc
 /// keeps the memory of closed connections resident (after 10 cycles of
@@ -33,15 +33,14 @@ async fn main() -> std::io::Result<()> {
         .unwrap_or(3000);
     let io = SocketIo::builder().build();
     io.ns("/", |socket: SocketRef| {
-        socket.on("echo", |_, args, ack| {
+        socket.on("echo", |args: Args, ack: Option<AckSender>| {
             if let Some(ack) = ack {
-                ack.send_args(args);
+                // Fails only if the client is gone: nothing to do then.
+                ack.send(args).ok();
             }
         });
-        socket.on("broadcast", |socket, args, _| {
-            if let Some(io) = socket.io() {
-                io.emit_args("bcast", args);
-            }
+        socket.on("broadcast", |io: SocketIo, args: Args| {
+            io.emit("bcast", args).ok();
         });
     });
     let listener = sockio_server::bind(("127.0.0.1", port)).await?;

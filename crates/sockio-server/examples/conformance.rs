@@ -40,8 +40,8 @@ use sockio_core::engine::{EngineConfig, Str};
 use sockio_core::socket::Parser;
 use sockio_server::engine::{Cors, EngineHandler, EngineIo, EngineServerConfig, EngineSocket};
 use sockio_server::socketio::{
-    AckSender, Args, BroadcastAckError, BroadcastOperator, ConnectError, ParentNamespaceRef,
-    RecoveryConfig, SocketIo, SocketRef,
+    AckSender, Args, BroadcastAckError, BroadcastOperator, ConnectError, Data, DisconnectReason,
+    ParentNamespaceRef, RecoveryConfig, SocketIo, SocketRef,
 };
 use tower_layer::Layer;
 
@@ -122,51 +122,52 @@ fn socket_io(engine: EngineConfig, msgpack: bool, recovery: bool) -> SocketIo {
     let reasons: Reasons = Arc::default();
     rooms_namespaces(&io, &reasons);
     let main_reasons = reasons.clone();
-    io.ns("/", move |socket: SocketRef| {
-        socket.emit_args("auth", auth_args(&socket));
-        socket.on("message", |socket, args, _| {
-            socket.emit_args("message-back", args);
+    io.ns("/", move |socket: SocketRef, auth: Args| {
+        socket.emit("auth", auth).ok();
+        socket.on("message", |socket: SocketRef, args: Args| {
+            socket.emit("message-back", args).ok();
         });
-        socket.on("message-with-ack", |_, args, ack| {
+        socket.on("message-with-ack", |args: Args, ack: Option<AckSender>| {
             if let Some(ack) = ack {
-                ack.send_args(args);
+                ack.send(args).ok();
             }
         });
-        socket.on("ask-me", |socket, args, _| {
+        // Spawned, not an async handler: the socket's next events must not
+        // wait for the answer.
+        socket.on("ask-me", |socket: SocketRef, args: Args| {
             tokio::spawn(async move {
                 if let Ok(answer) = socket
-                    .emit_args_with_timeout("ping-me", args, Duration::from_secs(5))
+                    .timeout(Duration::from_secs(5))
+                    .emit_with_ack::<Args>("ping-me", args)
                     .await
                 {
-                    socket.emit_args("acked", answer);
+                    socket.emit("acked", answer).ok();
                 }
             });
         });
-        socket.on("no-ack", |_, _, _| {});
-        socket.on("disconnect-me", |socket, _, _| socket.disconnect());
+        socket.on("no-ack", || {});
+        socket.on("disconnect-me", |socket: SocketRef| socket.disconnect());
         let lookup = main_reasons.clone();
-        socket.on("disconnect-reason", move |_, args, ack| {
-            let sid: String = args.deserialize(0).unwrap_or_default();
-            let reason = lookup.lock().ok().and_then(|r| r.get(&sid).cloned());
-            if let Some(ack) = ack {
-                let _ = ack.send(&reason);
-            }
-        });
+        socket.on(
+            "disconnect-reason",
+            move |Data(sid): Data<String>, ack: Option<AckSender>| {
+                let reason = lookup.lock().ok().and_then(|r| r.get(&sid).cloned());
+                if let Some(ack) = ack {
+                    ack.send(reason).ok();
+                }
+            },
+        );
         record_reason(&socket, &main_reasons);
     });
     let custom_reasons = reasons;
-    io.ns("/custom", move |socket: SocketRef| {
-        socket.emit_args("auth", auth_args(&socket));
+    io.ns("/custom", move |socket: SocketRef, auth: Args| {
+        socket.emit("auth", auth).ok();
         record_reason(&socket, &custom_reasons);
     });
-    io.ns("/forbidden", |_| {}).use_middleware(|_| {
-        Err(ConnectError::new("forbidden").with_data(&serde_json::json!({ "reason": "test" })))
+    io.ns("/forbidden", || {}).use_middleware(|| {
+        Err(ConnectError::new("forbidden").with_data(json!({ "reason": "test" }))?)
     });
     io
-}
-
-fn auth_args(socket: &SocketRef) -> sockio_server::socketio::Args {
-    sockio_server::socketio::Args::from_raw(vec![socket.handshake().auth.clone()])
 }
 
 type Reasons = Arc<Mutex<HashMap<String, String>>>;
@@ -174,7 +175,7 @@ type Reasons = Arc<Mutex<HashMap<String, String>>>;
 /// Keeps the reason each socket disconnected with (the last 10 000).
 fn record_reason(socket: &SocketRef, reasons: &Reasons) {
     let reasons = reasons.clone();
-    socket.on_disconnect(move |socket, reason| {
+    socket.on_disconnect(move |socket: SocketRef, reason: DisconnectReason| {
         if let Ok(mut map) = reasons.lock() {
             if map.len() >= 10_000 {
                 map.clear();
@@ -216,7 +217,7 @@ fn target(socket: &SocketRef, spec: &Spec) -> Option<Target> {
         spec.broadcast.then(|| socket.broadcast())
     } else {
         let io = socket.io()?;
-        Some(io.of(socket.nsp())?.broadcast())
+        Some(io.get_namespace(socket.nsp())?.broadcast())
     };
     for room in &spec.to {
         op = Some(match op {
@@ -245,24 +246,31 @@ fn broadcast_target(socket: &SocketRef, spec: &Spec) -> Option<BroadcastOperator
     }
 }
 
+/// The arguments of a spec's event: one per value of `args`.
 fn spec_args(spec: &Spec) -> Args {
-    Args::from_serialize(&spec.args).unwrap_or_default()
+    let mut args = Args::new();
+    for value in &spec.args {
+        if args.push(value).is_err() {
+            return Args::new();
+        }
+    }
+    args
 }
 
 fn reply(ack: Option<AckSender>, value: &Value) {
     if let Some(ack) = ack {
-        let _ = ack.send(value);
+        ack.send(value).ok();
     }
 }
 
 fn reply_empty(ack: Option<AckSender>) {
     if let Some(ack) = ack {
-        ack.send_args(Args::new());
+        ack.send(()).ok();
     }
 }
 
 fn spec_of(args: &Args) -> Spec {
-    args.deserialize(0).unwrap_or_default()
+    args.parse().unwrap_or_default()
 }
 
 /// The first argument of each gathered acknowledgement (null if none).
@@ -282,7 +290,7 @@ fn rooms_namespaces(io: &SocketIo, reasons: &Reasons) {
     let parent: Arc<OnceLock<ParentNamespaceRef>> = Arc::default();
     let (r, d, p) = (reasons.clone(), disconnecting, parent.clone());
     let dynamic = io.dyn_ns("/dyn-{id}", move |socket: SocketRef| {
-        socket.emit("hello", socket.nsp());
+        socket.emit("hello", socket.nsp()).ok();
         rooms_handlers(&socket, &r, &d, p.get().cloned());
     });
     let _ = parent.set(dynamic);
@@ -296,7 +304,7 @@ fn rooms_handlers(
 ) {
     record_reason(socket, reasons);
     let seen = disconnecting.clone();
-    socket.on_disconnecting(move |socket, reason| {
+    socket.on_disconnecting(move |socket: SocketRef, reason: DisconnectReason| {
         if let Ok(mut map) = seen.lock() {
             if map.len() >= 10_000 {
                 map.clear();
@@ -305,17 +313,23 @@ fn rooms_handlers(
             map.insert(socket.id().to_owned(), info);
         }
     });
-    socket.on("join", |socket, args, ack| {
-        socket.join_all(spec_of(&args).rooms);
-        reply(ack, &json!(socket.rooms()));
-    });
-    socket.on("leave", |socket, args, ack| {
-        for room in spec_of(&args).rooms {
-            socket.leave(&room);
-        }
-        reply(ack, &json!(socket.rooms()));
-    });
-    socket.on("whoami", |socket, _, ack| {
+    socket.on(
+        "join",
+        |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+            socket.join_all(spec_of(&args).rooms);
+            reply(ack, &json!(socket.rooms()));
+        },
+    );
+    socket.on(
+        "leave",
+        |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+            for room in spec_of(&args).rooms {
+                socket.leave(&room);
+            }
+            reply(ack, &json!(socket.rooms()));
+        },
+    );
+    socket.on("whoami", |socket: SocketRef, ack: Option<AckSender>| {
         let me = json!({
             "id": socket.id(),
             "nsp": socket.nsp(),
@@ -324,95 +338,117 @@ fn rooms_handlers(
         });
         reply(ack, &me);
     });
-    socket.on("emit", |socket, args, ack| {
-        let spec = spec_of(&args);
-        match target(&socket, &spec) {
-            Some(Target::Broadcast(op)) => {
-                op.emit_args(&spec.event, spec_args(&spec));
-            }
-            Some(Target::Socket(s)) if spec.volatile => {
-                s.volatile().emit_args(&spec.event, spec_args(&spec));
-            }
-            Some(Target::Socket(s)) => {
-                s.emit_args(&spec.event, spec_args(&spec));
-            }
-            None => {}
-        }
-        reply_empty(ack);
-    });
-    socket.on("gather", |socket, args, ack| {
-        let spec = spec_of(&args);
-        let Some(op) = broadcast_target(&socket, &spec) else {
-            reply(ack, &json!({ "error": "not a broadcast" }));
-            return;
-        };
-        tokio::spawn(async move {
-            let result = op
-                .timeout(Duration::from_millis(spec.timeout))
-                .emit_args_with_ack(&spec.event, spec_args(&spec))
-                .await;
-            let answer = match result {
-                Ok(acks) => json!({ "timedOut": false, "responses": first_args(&acks) }),
-                Err(BroadcastAckError::Timeout { received, .. }) => {
-                    json!({ "timedOut": true, "responses": first_args(&received) })
+    socket.on(
+        "emit",
+        |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+            let spec = spec_of(&args);
+            let sent = match target(&socket, &spec) {
+                Some(Target::Broadcast(op)) => op.emit(&spec.event, spec_args(&spec)),
+                Some(Target::Socket(s)) if spec.volatile => {
+                    s.volatile().emit(&spec.event, spec_args(&spec))
                 }
-                Err(e) => json!({ "timedOut": false, "error": e.to_string() }),
+                Some(Target::Socket(s)) => s.emit(&spec.event, spec_args(&spec)),
+                None => Ok(()),
             };
-            reply(ack, &answer);
-        });
-    });
-    socket.on("sockets-join", |socket, args, ack| {
-        let spec = spec_of(&args);
-        if let Some(op) = broadcast_target(&socket, &spec) {
-            op.sockets_join(spec.rooms);
-        }
-        reply_empty(ack);
-    });
-    socket.on("sockets-leave", |socket, args, ack| {
-        let spec = spec_of(&args);
-        if let Some(op) = broadcast_target(&socket, &spec) {
-            op.sockets_leave(spec.rooms);
-        }
-        reply_empty(ack);
-    });
-    socket.on("fetch", |socket, args, ack| {
-        let spec = spec_of(&args);
-        let Some(op) = broadcast_target(&socket, &spec) else {
-            reply(ack, &json!([]));
-            return;
-        };
-        tokio::spawn(async move {
-            let found: Vec<Value> = match op.fetch_sockets().await {
-                Ok(sockets) => sockets
-                    .iter()
-                    .map(|s| json!({ "id": s.id(), "rooms": s.rooms() }))
-                    .collect(),
-                Err(_) => Vec::new(),
+            match sent {
+                Ok(()) => reply_empty(ack),
+                Err(e) => reply(ack, &json!({ "error": e.to_string() })),
+            }
+        },
+    );
+    socket.on(
+        "gather",
+        |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+            let spec = spec_of(&args);
+            let Some(op) = broadcast_target(&socket, &spec) else {
+                reply(ack, &json!({ "error": "not a broadcast" }));
+                return;
             };
-            reply(ack, &Value::Array(found));
-        });
-    });
-    socket.on("disconnect-sockets", |socket, args, ack| {
-        let spec = spec_of(&args);
-        if let Some(op) = broadcast_target(&socket, &spec) {
-            op.disconnect_sockets(spec.close);
-        }
-        reply_empty(ack);
-    });
+            tokio::spawn(async move {
+                let result = op
+                    .timeout(Duration::from_millis(spec.timeout))
+                    .emit_with_ack::<Args>(&spec.event, spec_args(&spec))
+                    .await;
+                let answer = match result {
+                    Ok(acks) => json!({ "timedOut": false, "responses": first_args(&acks) }),
+                    Err(BroadcastAckError::Timeout { received, .. }) => {
+                        json!({ "timedOut": true, "responses": first_args(&received) })
+                    }
+                    Err(e) => json!({ "timedOut": false, "error": e.to_string() }),
+                };
+                reply(ack, &answer);
+            });
+        },
+    );
+    socket.on(
+        "sockets-join",
+        |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+            let spec = spec_of(&args);
+            if let Some(op) = broadcast_target(&socket, &spec) {
+                op.sockets_join(spec.rooms);
+            }
+            reply_empty(ack);
+        },
+    );
+    socket.on(
+        "sockets-leave",
+        |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+            let spec = spec_of(&args);
+            if let Some(op) = broadcast_target(&socket, &spec) {
+                op.sockets_leave(spec.rooms);
+            }
+            reply_empty(ack);
+        },
+    );
+    socket.on(
+        "fetch",
+        |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+            let spec = spec_of(&args);
+            let Some(op) = broadcast_target(&socket, &spec) else {
+                reply(ack, &json!([]));
+                return;
+            };
+            tokio::spawn(async move {
+                let found: Vec<Value> = match op.fetch_sockets().await {
+                    Ok(sockets) => sockets
+                        .iter()
+                        .map(|s| json!({ "id": s.id(), "rooms": s.rooms() }))
+                        .collect(),
+                    Err(_) => Vec::new(),
+                };
+                reply(ack, &Value::Array(found));
+            });
+        },
+    );
+    socket.on(
+        "disconnect-sockets",
+        |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+            let spec = spec_of(&args);
+            if let Some(op) = broadcast_target(&socket, &spec) {
+                op.disconnect_sockets(spec.close);
+            }
+            reply_empty(ack);
+        },
+    );
     let seen = disconnecting.clone();
-    socket.on("disconnecting-info", move |_, args, ack| {
-        let id = spec_of(&args).id;
-        let info = seen.lock().ok().and_then(|m| m.get(&id).cloned());
-        reply(ack, &info.unwrap_or(Value::Null));
-    });
-    socket.on("disconnect-me", |socket, args, _| {
+    socket.on(
+        "disconnecting-info",
+        move |args: Args, ack: Option<AckSender>| {
+            let id = spec_of(&args).id;
+            let info = seen.lock().ok().and_then(|m| m.get(&id).cloned());
+            reply(ack, &info.unwrap_or(Value::Null));
+        },
+    );
+    socket.on("disconnect-me", |socket: SocketRef, args: Args| {
         socket.disconnect_with(spec_of(&args).close);
     });
     if let Some(parent) = parent {
-        socket.on("emit-parent", move |_, args, ack| {
+        socket.on("emit-parent", move |args: Args, ack: Option<AckSender>| {
             let spec = spec_of(&args);
-            parent.emit_args(&spec.event, &spec_args(&spec));
-            reply_empty(ack);
+            match parent.emit(&spec.event, spec_args(&spec)) {
+                Ok(()) => reply_empty(ack),
+                Err(e) => reply(ack, &json!({ "error": e.to_string() })),
+            }
         });
     }
 }

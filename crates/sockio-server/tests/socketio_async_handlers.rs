@@ -8,7 +8,7 @@ mod sio;
 use std::sync::{Arc, Mutex};
 
 use sio::{connect, next, send, start};
-use sockio_server::socketio::{SocketIo, SocketRef};
+use sockio_server::socketio::{AckSender, Args, SocketIo, SocketRef};
 
 #[tokio::test]
 async fn events_are_handled_in_order_one_at_a_time() {
@@ -17,7 +17,7 @@ async fn events_are_handled_in_order_one_at_a_time() {
     let seen = order.clone();
     io.ns("/", move |socket: SocketRef| {
         let s = seen.clone();
-        socket.on_async("slow", move |_socket, args, _| {
+        socket.on("slow", move |args: Args| {
             let s = s.clone();
             async move {
                 let n: u32 = args.deserialize(0).unwrap();
@@ -30,13 +30,16 @@ async fn events_are_handled_in_order_one_at_a_time() {
             }
         });
         let s = seen.clone();
-        socket.on("fast", move |_socket, args, _| {
+        socket.on("fast", move |args: Args| {
             s.lock().unwrap().push(args.deserialize(0).unwrap());
         });
-        socket.on_async("done", |socket, _, ack| async move {
-            let _ = socket;
-            ack.unwrap().send(&"done").unwrap();
-        });
+        socket.on(
+            "done",
+            |socket: SocketRef, ack: Option<AckSender>| async move {
+                let _ = socket;
+                ack.unwrap().send("done").unwrap();
+            },
+        );
     });
     let addr = start(&io).await;
     let (mut ws, _) = connect(addr, "/").await;
@@ -53,10 +56,10 @@ async fn events_are_handled_in_order_one_at_a_time() {
 async fn a_stuck_handler_holds_up_only_its_socket() {
     let io = SocketIo::builder().build();
     io.ns("/", |socket: SocketRef| {
-        socket.on_async("hang", |_, _, _| std::future::pending::<()>());
-        socket.on_async("panic", |_, _, _| async { panic!("handler failure") });
-        socket.on_async("echo", |_, args, ack| async move {
-            ack.unwrap().send_args(args);
+        socket.on("hang", std::future::pending::<()>);
+        socket.on("panic", || async { panic!("handler failure") });
+        socket.on("echo", |args: Args, ack: Option<AckSender>| async move {
+            let _ = ack.unwrap().send(args);
         });
     });
     let addr = start(&io).await;
@@ -71,5 +74,5 @@ async fn a_stuck_handler_holds_up_only_its_socket() {
     assert_eq!(next(&mut failing).await, "1");
     send(&mut other, r#"22["echo","fine"]"#).await;
     assert_eq!(next(&mut other).await, r#"32["fine"]"#);
-    assert_eq!(io.of("/").unwrap().socket_count(), 2);
+    assert_eq!(io.of("/").socket_count(), 2);
 }

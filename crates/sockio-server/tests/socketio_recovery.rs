@@ -7,7 +7,7 @@ mod sio;
 use std::sync::{Arc, Mutex};
 
 use sio::{connect, field, join, next, open, send, start};
-use sockio_server::socketio::{RecoveryConfig, SocketIo, SocketRef};
+use sockio_server::socketio::{DisconnectReason, RecoveryConfig, SocketIo, SocketRef};
 use tokio::sync::mpsc;
 
 /// The offset a recovering server appends to an event: its last argument.
@@ -41,18 +41,18 @@ async fn fixture(recovery: RecoveryConfig) -> Fixture {
             socket.id().to_owned(),
             socket.recovered(),
             rooms,
-            socket.data::<u32>(),
+            socket.data::<u32>().unwrap(),
         ));
         if !socket.recovered() {
             socket.join("room");
             socket.set_data(&7u32).unwrap();
         }
         let tx = tx.clone();
-        socket.on_disconnect(move |socket, reason| {
+        socket.on_disconnect(move |socket: SocketRef, reason: DisconnectReason| {
             let _ = tx.send(format!("{} {reason}", socket.id()));
         });
-        socket.on("hello", |socket, _, _| {
-            socket.emit("direct", &"hi");
+        socket.on("hello", |socket: SocketRef| {
+            socket.emit("direct", "hi").unwrap();
         });
     });
     let addr = start(&io).await;
@@ -71,7 +71,7 @@ async fn a_dropped_client_recovers_its_session_and_missed_events() {
     let reply = join(&mut ws, "/", None).await;
     let (sid, pid) = (field(&reply, "sid"), field(&reply, "pid"));
 
-    f.io.to("room").emit("e", &1);
+    f.io.to("room").emit("e", 1).unwrap();
     let first = next(&mut ws).await;
     assert!(first.starts_with(r#"2["e",1,""#), "{first}");
     let last_seen = offset(&first);
@@ -86,9 +86,9 @@ async fn a_dropped_client_recovers_its_session_and_missed_events() {
         f.gone.recv().await.unwrap(),
         format!("{sid} transport close")
     );
-    f.io.to("room").emit("e", &2);
-    f.io.to("elsewhere").emit("e", &3);
-    f.io.emit("e", &4);
+    f.io.to("room").emit("e", 2).unwrap();
+    f.io.to("elsewhere").emit("e", 3).unwrap();
+    f.io.emit("e", 4).unwrap();
 
     let mut ws = open(f.addr).await;
     send(
@@ -119,7 +119,7 @@ async fn a_dropped_client_recovers_its_session_and_missed_events() {
         assert_eq!(data, Some(7));
     }
     // And it is in its rooms again.
-    f.io.to("room").emit("e", &5);
+    f.io.to("room").emit("e", 5).unwrap();
     assert!(next(&mut ws).await.starts_with(r#"2["e",5,""#));
 
     // A session is recovered once: presenting it again gives a new one.
@@ -139,7 +139,7 @@ async fn leaving_on_purpose_or_unknown_sessions_are_not_recovered() {
     let mut ws = open(f.addr).await;
     let reply = join(&mut ws, "/", None).await;
     let (sid, pid) = (field(&reply, "sid"), field(&reply, "pid"));
-    f.io.emit("e", &1);
+    f.io.emit("e", 1).unwrap();
     let last_seen = offset(&next(&mut ws).await);
     send(&mut ws, "1").await;
     assert_eq!(
@@ -173,6 +173,6 @@ async fn without_recovery_nothing_is_appended() {
     io.ns("/", |_socket: SocketRef| {});
     let addr = start(&io).await;
     let (mut ws, _) = connect(addr, "/").await;
-    io.emit("e", &1);
+    io.emit("e", 1).unwrap();
     assert_eq!(next(&mut ws).await, r#"2["e",1]"#);
 }

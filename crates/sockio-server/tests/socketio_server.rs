@@ -5,7 +5,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sockio_server::socketio::{AckError, ConnectError, SocketIo, SocketRef};
+use sockio_server::socketio::{
+    AckError, AckSender, Args, ConnectError, Data, DisconnectReason, SocketIo, SocketRef, TryData,
+};
 use sockio_ws::{Config, Message};
 
 mod sio;
@@ -15,17 +17,25 @@ use sio::{connect, next, send, start};
 async fn rooms_and_broadcasts() {
     let io = SocketIo::builder().build();
     io.ns("/", |socket: SocketRef| {
-        socket.on("join", |socket, args, ack| {
-            let room: String = args.deserialize(0).unwrap();
-            socket.join(room);
-            ack.unwrap().send(&"joined").unwrap();
+        socket.on(
+            "join",
+            |socket: SocketRef, args: Args, ack: Option<AckSender>| {
+                let room: String = args.deserialize(0).unwrap();
+                socket.join(room);
+                ack.unwrap().send("joined").unwrap();
+            },
+        );
+        socket.on("shout", |socket: SocketRef, args: Args| {
+            socket.broadcast().emit("shout", args).unwrap();
         });
-        socket.on("shout", |socket, args, _| {
-            socket.broadcast().emit_args("shout", args);
-        });
-        socket.on("to-room", |socket, args, _| {
+        socket.on("to-room", |socket: SocketRef, args: Args| {
             let room: String = args.deserialize(0).unwrap();
-            socket.io().unwrap().to(room).emit("room-news", &"hi room");
+            socket
+                .io()
+                .unwrap()
+                .to(room)
+                .emit("room-news", "hi room")
+                .unwrap();
         });
     });
     let addr = start(&io).await;
@@ -57,7 +67,7 @@ async fn acks_from_the_client_and_their_timeout() {
         let seen = seen.clone();
         tokio::spawn(async move {
             for _ in 0..2 {
-                let answer = socket.emit_with_ack("question", &"ready?").await;
+                let answer = socket.emit_with_ack::<Args>("question", "ready?").await;
                 seen.lock()
                     .unwrap()
                     .push(answer.map(|args| args.get(0).unwrap().as_str().to_owned()));
@@ -76,24 +86,30 @@ async fn acks_from_the_client_and_their_timeout() {
     while results.lock().unwrap().len() < 2 {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let results = results.lock().unwrap().clone();
-    assert_eq!(
-        results,
-        vec![Ok(r#""yes""#.to_owned()), Err(AckError::Timeout)]
+    let results = results.lock().unwrap();
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].as_ref().unwrap(), r#""yes""#);
+    assert!(
+        matches!(results[1], Err(AckError::Timeout)),
+        "{:?}",
+        results[1]
     );
 }
 
 #[tokio::test]
 async fn middleware_refusal_and_unknown_namespace() {
     let io = SocketIo::builder().build();
-    io.ns("/", |_| {});
-    io.ns("/admin", |_| {}).use_middleware(|socket| {
-        if socket.handshake().auth.as_str().contains("secret") {
-            Ok(())
-        } else {
-            Err(ConnectError::new("not authorized").with_data(&[1, 2]))
-        }
-    });
+    io.ns("/", |_: SocketRef| {});
+    io.ns("/admin", |_: SocketRef| {})
+        .use_middleware(|socket: SocketRef| {
+            if socket.handshake().auth.as_str().contains("secret") {
+                Ok(())
+            } else {
+                Err(ConnectError::new("not authorized")
+                    .with_data([1, 2])
+                    .unwrap())
+            }
+        });
     let addr = start(&io).await;
     let (mut ws, _) = connect(addr, "/").await;
     send(&mut ws, r#"0/admin,{"token":"wrong"}"#).await;
@@ -117,8 +133,10 @@ async fn disconnect_reasons_both_ways() {
     let record = reasons.clone();
     io.ns("/", move |socket: SocketRef| {
         let record = record.clone();
-        socket.on_disconnect(move |_, reason| record.lock().unwrap().push(reason.to_string()));
-        socket.on("bye", |socket, _, _| socket.disconnect());
+        socket.on_disconnect(move |reason: DisconnectReason| {
+            record.lock().unwrap().push(reason.to_string());
+        });
+        socket.on("bye", |socket: SocketRef| socket.disconnect());
     });
     let addr = start(&io).await;
     let (mut a, _) = connect(addr, "/").await;
@@ -146,10 +164,13 @@ async fn disconnect_reasons_both_ways() {
 #[tokio::test]
 async fn a_panicking_handler_takes_down_only_its_socket() {
     let io = SocketIo::builder().build();
+    fn boom() {
+        panic!("handler bug");
+    }
     io.ns("/", |socket: SocketRef| {
-        socket.on("boom", |_, _, _| panic!("handler bug"));
-        socket.on("echo", |socket, args, _| {
-            socket.emit_args("echo", args);
+        socket.on("boom", boom);
+        socket.on("echo", |socket: SocketRef, args: Args| {
+            socket.emit("echo", args).unwrap();
         });
     });
     let addr = start(&io).await;
@@ -173,7 +194,7 @@ async fn malformed_packets_close_the_connection() {
     let count = ran.clone();
     io.ns("/", move |socket: SocketRef| {
         let count = count.clone();
-        socket.on_any(move |_, _, _| *count.lock().unwrap() += 1);
+        socket.on_any(move || *count.lock().unwrap() += 1);
     });
     let addr = start(&io).await;
     for bad in [
@@ -221,7 +242,9 @@ async fn handshake_details() {
             hs.address().map(|a| a.ip().is_loopback()),
             hs.url().path().to_owned(),
         );
-        socket.emit("info", &info);
+        // One argument: the tuple as an array (a bare tuple would be one
+        // argument per element).
+        socket.emit("info", (info,)).unwrap();
     });
     let addr = start(&io).await;
     let url = format!("ws://{addr}/socket.io/?EIO=4&transport=websocket&token=a%20b");
@@ -237,8 +260,10 @@ async fn handshake_details() {
     );
 }
 
-/// Typed handlers: arguments deserialized with serde; arguments that do not
-/// fit skip the handler and answer the ack with an error.
+/// Typed handlers: arguments deserialized with serde (`Data<T>`: one value,
+/// or a tuple for several); arguments that do not fit skip the handler and
+/// go to `on_error` (no ack is sent), and a handler taking `TryData<T>`
+/// runs anyway and answers the ack with the error itself.
 #[tokio::test]
 async fn typed_handlers() {
     #[derive(serde::Deserialize)]
@@ -248,11 +273,27 @@ async fn typed_handlers() {
     }
     let io = SocketIo::builder().build();
     io.ns("/", |socket: SocketRef| {
-        socket.on_typed("move", |_, m: Move, ack| {
-            ack.unwrap().send(&(m.x + m.y)).unwrap();
+        socket.on("move", |Data(m): Data<Move>, ack: Option<AckSender>| {
+            ack.unwrap().send(m.x + m.y).unwrap();
         });
-        socket.on_typed("pair", |_, (name, n): (String, u8), ack| {
-            ack.unwrap().send(&format!("{name}{n}")).unwrap();
+        socket.on(
+            "pair",
+            |Data((name, n)): Data<(String, u8)>, ack: Option<AckSender>| {
+                ack.unwrap().send(format!("{name}{n}")).unwrap();
+            },
+        );
+        socket.on(
+            "checked-move",
+            |TryData(m): TryData<Move>, ack: Option<AckSender>| {
+                let reply = match m {
+                    Ok(m) => serde_json::json!(m.x + m.y),
+                    Err(e) => serde_json::json!({ "error": format!("invalid arguments: {e}") }),
+                };
+                ack.unwrap().send(reply).unwrap();
+            },
+        );
+        socket.on_error(|socket, error| {
+            socket.emit("dropped", error).unwrap();
         });
     });
     let addr = start(&io).await;
@@ -261,15 +302,26 @@ async fn typed_handlers() {
     assert_eq!(next(&mut ws).await, "31[42]");
     send(&mut ws, r#"22["pair","n",7]"#).await;
     assert_eq!(next(&mut ws).await, r#"32["n7"]"#);
+    // Values that do not fit: the handler does not run (no ack 3); the
+    // error goes to `on_error`.
     send(&mut ws, r#"23["move",{"x":"two"}]"#).await;
     let reply = next(&mut ws).await;
     assert!(
-        reply.starts_with(r#"33[{"error":"invalid arguments:"#),
+        reply.starts_with(r#"2["dropped","invalid arguments:"#),
         "{reply}"
     );
+    // With `TryData`, the handler gets the error and answers it.
+    send(&mut ws, r#"24["checked-move",{"x":"two"}]"#).await;
+    let reply = next(&mut ws).await;
+    assert!(
+        reply.starts_with(r#"34[{"error":"invalid arguments:"#),
+        "{reply}"
+    );
+    send(&mut ws, r#"25["checked-move",{"x":1,"y":2}]"#).await;
+    assert_eq!(next(&mut ws).await, "35[3]");
     // The socket is still usable.
-    send(&mut ws, r#"24["pair","ok",1]"#).await;
-    assert_eq!(next(&mut ws).await, r#"34["ok1"]"#);
+    send(&mut ws, r#"26["pair","ok",1]"#).await;
+    assert_eq!(next(&mut ws).await, r#"36["ok1"]"#);
 }
 
 /// The handshake query as the reference reads it: names and values
@@ -315,12 +367,17 @@ async fn the_main_namespace_always_exists() {
     io.ns("/admin", |_socket: SocketRef| {});
     let addr = start(&io).await;
     let (mut ws, sid) = connect(addr, "/").await;
-    assert_eq!(io.of("/").expect("the main namespace").socket_count(), 1);
-    assert!(io.emit("news", &"hello"));
+    assert_eq!(
+        io.get_namespace("/")
+            .expect("the main namespace")
+            .socket_count(),
+        1
+    );
+    io.emit("news", "hello").unwrap();
     assert_eq!(next(&mut ws).await, r#"2["news","hello"]"#);
     // A handler registered later applies to the sockets that come next.
     io.ns("/", |socket: SocketRef| {
-        socket.emit("welcome", &1);
+        socket.emit("welcome", 1).unwrap();
     });
     let (mut ws2, sid2) = connect(addr, "/").await;
     assert_ne!(sid, sid2);
@@ -333,13 +390,13 @@ async fn the_main_namespace_always_exists() {
 async fn io_use_middleware_is_the_main_namespace_s() {
     let io = SocketIo::builder().build();
     io.ns("/admin", |_socket: SocketRef| {});
-    io.use_middleware(|_| Err(ConnectError::new("main only")));
+    io.use_middleware(|| Err(ConnectError::new("main only")));
     let addr = start(&io).await;
     let (_ws, _) = connect(addr, "/admin").await;
     let mut ws = sio::open(addr).await;
     send(&mut ws, "0").await;
     assert_eq!(next(&mut ws).await, r#"4{"message":"main only"}"#);
-    io.use_server_middleware(|_| Err(ConnectError::new("everywhere")));
+    io.use_server_middleware(|| Err(ConnectError::new("everywhere")));
     let mut ws = sio::open(addr).await;
     send(&mut ws, "0/admin,").await;
     assert_eq!(next(&mut ws).await, r#"4/admin,{"message":"everywhere"}"#);

@@ -12,7 +12,7 @@
 //! reconnection), or, when `SOCKIO_CLIENT_JS` names a file, that file (for
 //! instance the official `socket.io-client` bundle,
 //! `node_modules/socket.io-client/dist/socket.io.min.js`).
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::io::Write as _;
 
@@ -21,7 +21,7 @@ use axum::Router;
 use axum::http::header;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use sockio_server::socketio::{SocketIo, SocketRef};
+use sockio_server::socketio::{Args, SocketIo, SocketRef};
 
 const PAGE: &str = include_str!("../static/index.html");
 const CLIENT: &str = include_str!("../static/client.js");
@@ -40,9 +40,10 @@ async fn main() -> anyhow::Result<()> {
 
     let io = SocketIo::builder().build();
     io.ns("/", |socket: SocketRef| {
-        socket.on("chat message", |socket, args, _| {
-            if let Some(io) = socket.io() {
-                io.emit_args("chat message", args);
+        // Everyone, the sender included, gets the message as it came.
+        socket.on("chat message", |io: SocketIo, msg: Args| {
+            if let Err(error) = io.emit("chat message", msg) {
+                eprintln!("chat message not sent: {error}");
             }
         });
     });

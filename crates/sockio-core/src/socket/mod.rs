@@ -81,6 +81,7 @@
 //! [`DecoderConfig::reject_reserved_events`] is set.
 
 mod binary;
+pub mod connection;
 mod decode;
 mod error;
 mod json;
@@ -97,7 +98,7 @@ pub use msgpack::{decode_msgpack, encode_msgpack};
 pub use packet::{Args, Data, Packet, PacketKind, Recovery, encode};
 pub use raw::{DEFAULT_MAX_DEPTH, RawJson};
 pub use reserved::{RESERVED_EVENTS, is_reserved_event};
-pub use shape::IntoArgs;
+pub use shape::{FromArgs, IntoArgs};
 
 #[cfg(test)]
 mod tests;

@@ -509,7 +509,7 @@ impl Args {
         (self.args, self.attachments)
     }
 
-    /// The arguments a value stands for (see [`IntoArgs`]): `()` none, a
+    /// The arguments a value stands for (see [`IntoArgs`](super::IntoArgs)): `()` none, a
     /// tuple one per element, any other value one; binary data anywhere
     /// in it (what `serialize_bytes` writes: `bytes::Bytes`, `serde_bytes`)
     /// becomes a placeholder and an attachment.
@@ -565,7 +565,7 @@ impl Args {
         }
     }
 
-    /// Reads the arguments as `T` by the argument model (see [`IntoArgs`]):
+    /// Reads the arguments as `T` by the argument model (see [`IntoArgs`](super::IntoArgs)):
     /// `()` takes none (and ignores any), a tuple takes one argument per
     /// element, any other type the first argument (a missing one reads as
     /// `null`, so an `Option` is `None`). Arguments past those read are

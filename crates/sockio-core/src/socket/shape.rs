@@ -20,7 +20,9 @@ use std::fmt;
 use serde::de::{self, Deserializer, Visitor};
 use serde::ser::{self, Impossible, Serialize, Serializer};
 
-use super::error::JsonError;
+use serde::de::DeserializeOwned;
+
+use super::error::{DataError, JsonError};
 use super::packet::Args;
 use super::raw::RawJson;
 
@@ -271,6 +273,41 @@ impl<T: Serialize> IntoArgs for T {
 impl IntoArgs for Args {
     fn into_args(self) -> Result<Args, JsonError> {
         Ok(self)
+    }
+}
+
+/// What arguments received (an event's values, an acknowledgement's) are
+/// read as: a type by the argument model (see [`Args::parse`]), or
+/// [`Args`] as they came.
+///
+/// ```
+/// use sockio_core::socket::{Args, FromArgs};
+///
+/// let args = Args::from_value(&(1, "two"))?;
+/// let (n, s) = <(u8, String)>::from_args(&args)?;
+/// assert_eq!((n, s.as_str()), (1, "two"));
+/// assert_eq!(Args::from_args(&args)?, args);
+/// # Ok::<(), sockio_core::socket::DataError>(())
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from Socket.IO arguments",
+    label = "not deserializable",
+    note = "ask for a type that implements `serde::de::DeserializeOwned` (a tuple for several arguments, `()` for none), or `sockio_core::socket::Args`"
+)]
+pub trait FromArgs: Sized {
+    /// Reads the arguments.
+    fn from_args(args: &Args) -> Result<Self, DataError>;
+}
+
+impl<T: DeserializeOwned> FromArgs for T {
+    fn from_args(args: &Args) -> Result<Self, DataError> {
+        args.parse()
+    }
+}
+
+impl FromArgs for Args {
+    fn from_args(args: &Args) -> Result<Self, DataError> {
+        Ok(args.clone())
     }
 }
 

@@ -14,6 +14,7 @@ mod service;
 mod session;
 mod websocket;
 
+use crate::sync::{lock_read, lock_write};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock, Weak};
@@ -84,17 +85,19 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub(crate) fn get(&self, sid: &str) -> Option<Arc<SessionEntry>> {
-        self.sessions.read().ok()?.get(sid).cloned()
+        lock_read(&self.sessions).get(sid).cloned()
     }
 
     pub(crate) fn insert(&self, entry: Arc<SessionEntry>) {
-        if let Ok(mut map) = self.sessions.write() {
+        {
+            let mut map = lock_write(&self.sessions);
             map.insert(entry.sid.clone(), entry);
         }
     }
 
     pub(crate) fn remove(&self, sid: &str) {
-        if let Ok(mut map) = self.sessions.write() {
+        {
+            let mut map = lock_write(&self.sessions);
             map.remove(sid);
         }
     }
@@ -141,7 +144,7 @@ impl EngineIo {
 
     /// Number of open sessions.
     pub fn session_count(&self) -> usize {
-        self.inner.sessions.read().map_or(0, |m| m.len())
+        lock_read(&self.inner.sessions).len()
     }
 
     /// A session by id.
@@ -334,6 +337,11 @@ impl EngineSocket {
     /// Whether the session is closed.
     pub fn is_closed(&self) -> bool {
         self.entry.lock().core.is_closed()
+    }
+
+    /// Why the session closed (`None` while open).
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.entry.lock().core.close_reason()
     }
 }
 

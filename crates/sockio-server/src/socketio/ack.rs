@@ -1,27 +1,13 @@
 //! Acknowledgements, both ways.
 
-use serde::Serialize;
-use sockio_core::socket::{Args, Packet};
+use sockio_core::socket::{Args, IntoArgs, Packet};
 
+use super::errors::{BroadcastAckError, EmitError};
 use super::socket::SocketRef;
 
-/// Why an acknowledgement did not come.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AckError {
-    /// The client did not answer in time.
-    #[error("acknowledgement timed out")]
-    Timeout,
-    /// The socket disconnected before answering.
-    #[error("socket disconnected before acknowledging")]
-    Disconnected,
-    /// The data could not be serialized.
-    #[error("could not serialize the event data: {0}")]
-    Serialize(String),
-}
-
-/// Answers an event the client sent with an acknowledgement request. Sends
-/// nothing if dropped unused (the client's ack then times out).
+/// Answers an event the client sent with an acknowledgement request
+/// (socket.io's ack callback). Sends nothing if dropped unused: the
+/// client's ack then times out.
 #[derive(Debug)]
 pub struct AckSender {
     socket: SocketRef,
@@ -33,42 +19,13 @@ impl AckSender {
         Self { socket, id }
     }
 
-    /// Acknowledges with one argument.
-    pub fn send<T: Serialize + ?Sized>(self, data: &T) -> Result<(), AckError> {
-        let mut args = Args::new();
-        args.push(data)
-            .map_err(|e| AckError::Serialize(e.to_string()))?;
-        self.send_args(args);
-        Ok(())
-    }
-
-    /// Acknowledges with already-built arguments (any number, binary
-    /// included).
-    pub fn send_args(self, args: Args) {
+    /// Answers with `data` by the argument model: `()` no value, a tuple
+    /// one per element, any other value one; `Bytes` anywhere is binary.
+    pub fn send(self, data: impl IntoArgs) -> Result<(), EmitError> {
+        let args = data.into_args().map_err(EmitError::Serialize)?;
         let packet = Packet::ack(self.socket.nsp_str(), self.id, args);
-        self.socket.send_packet(&packet);
+        self.socket.send_packet(&packet)
     }
-}
-
-/// Why a broadcast's acknowledgements did not all come.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BroadcastAckError {
-    /// Not every receiver answered in time; `received` holds the answers
-    /// that came, `expected` how many receivers were reached.
-    #[error("{} of {expected} acknowledgements came in time", received.len())]
-    Timeout {
-        /// The answers that came.
-        received: Vec<Args>,
-        /// How many receivers were reached.
-        expected: usize,
-    },
-    /// The adapter failed.
-    #[error(transparent)]
-    Adapter(#[from] sockio_core::adapter::AdapterError),
-    /// The data could not be serialized.
-    #[error("could not serialize the event data: {0}")]
-    Serialize(String),
 }
 
 /// Gathers the acknowledgements of a broadcast: every server reports how

@@ -5,15 +5,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
 use sockio_core::adapter::{AdapterError, BroadcastOptions, Room};
-use sockio_core::socket::{Args, Packet, Parser};
+use sockio_core::socket::{Args, FromArgs, IntoArgs, Packet, Parser};
 
-use super::ack::{AckGather, BroadcastAckError};
+use super::ack::AckGather;
 use super::client::engine_messages;
+use super::errors::{BroadcastAckError, EmitError};
 use super::namespace::Namespace;
 use super::remote::RemoteSocket;
-use super::socket::{event_args, with_event_name};
 use crate::engine::SharedPacket;
 
 /// Selects sockets of a namespace and emits to them or acts on them: `to`
@@ -85,50 +84,46 @@ impl BroadcastOperator {
         self
     }
 
-    /// Emits `event` with one argument. False if the data does not
-    /// serialize or the adapter failed.
-    pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> bool {
-        match event_args(event, data) {
-            Ok(args) => self.send(args),
-            Err(_) => false,
-        }
+    /// Emits `event` with `data` (by the argument model: `()` no value, a
+    /// tuple one per element, any other value one; `Bytes` anywhere is
+    /// binary; [`Args`] as it is) to the selected sockets. Reaching no
+    /// socket is not an error; the data not serializing and the adapter
+    /// failing are.
+    pub fn emit(self, event: &str, data: impl IntoArgs) -> Result<(), EmitError> {
+        let args = data.into_event_args(event).map_err(EmitError::Serialize)?;
+        self.emit_event_args(args)
     }
 
-    /// Emits `event` with already-built arguments.
-    pub fn emit_args(self, event: &str, args: Args) -> bool {
-        self.send(with_event_name(event, args))
-    }
-
-    fn send(self, args: Args) -> bool {
+    /// Emits arguments that start with the event name.
+    pub(crate) fn emit_event_args(self, args: Args) -> Result<(), EmitError> {
         let ns = &self.ns;
         ns.adapter
             .broadcast(Packet::event(ns.nsp.clone(), args), self.opts)
-            .is_ok()
+            .map_err(EmitError::Adapter)
     }
 
-    /// Emits `event` with one argument to every selected socket and waits
-    /// for all their acknowledgements, at most the [`timeout`] (else the
-    /// server's ack timeout). With a timeout, the answers that came are in
-    /// the error.
+    /// Emits `event` with `data` to every selected socket and waits for all
+    /// their acknowledgements, each read as `T` (`Args` for the values as
+    /// they came), at most the [`timeout`] (else the server's ack
+    /// timeout). On a timeout, the answers that came are in the error.
     ///
     /// [`timeout`]: BroadcastOperator::timeout
-    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+    pub async fn emit_with_ack<T: FromArgs>(
         self,
         event: &str,
-        data: &T,
-    ) -> Result<Vec<Args>, BroadcastAckError> {
-        let args =
-            event_args(event, data).map_err(|e| BroadcastAckError::Serialize(e.to_string()))?;
-        self.send_with_ack(args).await
-    }
-
-    /// Emits `event` with `args` and gathers the acknowledgements.
-    pub async fn emit_args_with_ack(
-        self,
-        event: &str,
-        args: Args,
-    ) -> Result<Vec<Args>, BroadcastAckError> {
-        self.send_with_ack(with_event_name(event, args)).await
+        data: impl IntoArgs,
+    ) -> Result<Vec<T>, BroadcastAckError> {
+        let args = data
+            .into_event_args(event)
+            .map_err(|e| BroadcastAckError::Emit(EmitError::Serialize(e)))?;
+        let replies = self.send_with_ack(args).await?;
+        replies
+            .iter()
+            .enumerate()
+            .map(|(index, reply)| {
+                T::from_args(reply).map_err(|error| BroadcastAckError::Data { index, error })
+            })
+            .collect()
     }
 
     async fn send_with_ack(self, args: Args) -> Result<Vec<Args>, BroadcastAckError> {

@@ -2,6 +2,7 @@
 //! (one per namespace it joined), and the glue that feeds it Engine.IO's
 //! events.
 
+use crate::sync::lock;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -30,7 +31,7 @@ pub(crate) struct EngineGlue(pub(crate) Arc<GlueSlot>);
 
 impl EngineGlue {
     fn io(&self) -> Option<Arc<IoInner>> {
-        self.0.lock().ok()?.clone()
+        lock(&self.0).clone()
     }
 }
 
@@ -51,7 +52,8 @@ impl EngineHandler for EngineGlue {
         // A client that joins no namespace in time is dropped, on the
         // session's own timer: nothing outlives the session for it.
         socket.set_deadline(Some(client.connect_by));
-        if let Ok(mut clients) = io.clients.lock() {
+        {
+            let mut clients = lock(&io.clients);
             clients.insert(Arc::from(socket.sid()), client);
         }
     }
@@ -149,16 +151,16 @@ impl Client {
     }
 
     fn socket(&self, nsp: &str) -> Option<SocketRef> {
-        self.sockets.lock().ok()?.get(nsp).cloned()
+        lock(&self.sockets).get(nsp).cloned()
     }
 
     fn socket_count(&self) -> usize {
-        self.sockets.lock().map_or(0, |s| s.len())
+        lock(&self.sockets).len()
     }
 
     /// Forgets the socket of `nsp` (it disconnected).
     pub(crate) fn forget(&self, nsp: &str) -> Option<SocketRef> {
-        self.sockets.lock().ok()?.remove(nsp)
+        lock(&self.sockets).remove(nsp)
     }
 
     /// Handles one decoded message. Anything the reference would not accept
@@ -225,7 +227,7 @@ impl Client {
         };
         // Checked before anything is created for the name. This namespace
         // is among those connecting.
-        let joined = self.socket_count() + self.connecting.lock().map_or(1, |c| c.len());
+        let joined = self.socket_count() + lock(&self.connecting).len();
         if joined > io.config.max_namespaces_per_client {
             self.send_packet(&Packet::connect_error(
                 packet.nsp.clone(),
@@ -305,7 +307,8 @@ impl Client {
             // is the decoder's again.
             let _ = self.decode(|_, _| Ok(None));
         }
-        if let Ok(mut sockets) = self.sockets.lock() {
+        {
+            let mut sockets = lock(&self.sockets);
             sockets.insert(nsp.to_owned(), socket.clone());
         }
         // In the namespace before the client hears it is connected: a
@@ -320,6 +323,7 @@ impl Client {
                 self.send_packet(&Packet::event(packet.nsp.clone(), args));
             }
         }
+        ns.prepare(&socket);
         self.send_packet(&Packet::connect_ok(
             packet.nsp.clone(),
             socket.id(),

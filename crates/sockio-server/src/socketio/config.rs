@@ -22,6 +22,8 @@ pub(crate) struct SocketIoConfig {
     pub(crate) cleanup_empty_child_namespaces: bool,
     pub(crate) max_namespaces_per_client: usize,
     pub(crate) max_namespace_name_len: usize,
+    /// Shared state for the `State<T>` extractor, by type.
+    pub(crate) state: http::Extensions,
 }
 
 /// The adapter factory, shared.
@@ -68,6 +70,7 @@ impl Default for SocketIoBuilder {
                 cleanup_empty_child_namespaces: true,
                 max_namespaces_per_client: 100,
                 max_namespace_name_len: 256,
+                state: http::Extensions::new(),
             },
             max_attachment_bytes: None,
         }
@@ -186,6 +189,29 @@ impl SocketIoBuilder {
     /// registered with [`SocketIo::ns`] are not limited.
     pub fn max_namespace_name_len(mut self, bytes: usize) -> Self {
         self.config.max_namespace_name_len = bytes;
+        self
+    }
+
+    /// Adds shared state that handlers take with the
+    /// [`State<T>`](super::State) extractor (one value per type; cloned
+    /// for each handler, so share large or mutable state through an
+    /// `Arc`).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use sockio_server::socketio::{SocketIo, SocketRef, State};
+    ///
+    /// #[derive(Clone, Default)]
+    /// struct Stats(Arc<AtomicUsize>);
+    ///
+    /// let io = SocketIo::builder().with_state(Stats::default()).build();
+    /// io.ns("/", |_socket: SocketRef, State(stats): State<Stats>| {
+    ///     stats.0.fetch_add(1, Ordering::Relaxed);
+    /// });
+    /// ```
+    pub fn with_state<T: Clone + Send + Sync + 'static>(mut self, state: T) -> Self {
+        self.config.state.insert(state);
         self
     }
 

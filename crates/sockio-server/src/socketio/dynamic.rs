@@ -5,11 +5,11 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, Weak};
 
-use serde::Serialize;
-use sockio_core::socket::{Args, RawJson};
+use sockio_core::socket::{IntoArgs, RawJson};
 
-use super::namespace::{ConnectError, Handlers};
-use super::socket::SocketRef;
+use super::errors::EmitError;
+use super::handler::{BoxedMiddleware, Middleware};
+use super::namespace::Handlers;
 use super::{BroadcastOperator, IoInner};
 
 pub(crate) type Matcher = Arc<dyn Fn(&str, &RawJson) -> bool + Send + Sync>;
@@ -85,29 +85,12 @@ impl std::fmt::Debug for ParentNamespaceRef {
 
 impl ParentNamespaceRef {
     /// Adds a middleware run for each connection to any child, before the
-    /// connect handler.
-    pub fn use_middleware<F>(&self, middleware: F) -> &Self
-    where
-        F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
-    {
+    /// connect handler (see
+    /// [`NamespaceRef::use_middleware`](super::NamespaceRef::use_middleware)).
+    pub fn use_middleware<M, H: Middleware<M>>(&self, middleware: H) -> &Self {
         self.parent
             .handlers
-            .add_middleware(super::namespace::Middleware::Sync(Arc::new(middleware)));
-        self
-    }
-
-    /// Adds an asynchronous middleware for every child (see
-    /// [`NamespaceRef::use_async_middleware`](super::NamespaceRef::use_async_middleware)).
-    pub fn use_async_middleware<F, Fut>(&self, middleware: F) -> &Self
-    where
-        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
-    {
-        self.parent
-            .handlers
-            .add_middleware(super::namespace::Middleware::Async(Arc::new(move |s| {
-                Box::pin(middleware(s))
-            })));
+            .add_middleware(BoxedMiddleware::new(middleware));
         self
     }
 
@@ -116,8 +99,10 @@ impl ParentNamespaceRef {
         self.parent
             .children
             .lock()
-            .map(|c| c.iter().cloned().collect())
-            .unwrap_or_default()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .cloned()
+            .collect()
     }
 
     fn each_child(&self) -> Vec<BroadcastOperator> {
@@ -131,22 +116,18 @@ impl ParentNamespaceRef {
             .collect()
     }
 
-    /// Emits to every socket of every child.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
-        let mut ok = true;
+    /// Emits `event` with `data` (encoded once) to every socket of every
+    /// child. Every child is tried; the first failure is returned.
+    pub fn emit(&self, event: &str, data: impl IntoArgs) -> Result<(), EmitError> {
+        let args = data.into_event_args(event).map_err(EmitError::Serialize)?;
+        let mut outcome = Ok(());
         for op in self.each_child() {
-            ok &= op.emit(event, data);
+            let sent = op.emit_event_args(args.clone());
+            if outcome.is_ok() {
+                outcome = sent;
+            }
         }
-        ok
-    }
-
-    /// Emits already-built arguments to every socket of every child.
-    pub fn emit_args(&self, event: &str, args: &Args) -> bool {
-        let mut ok = true;
-        for op in self.each_child() {
-            ok &= op.emit_args(event, args.clone());
-        }
-        ok
+        outcome
     }
 }
 

@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use serde::Serialize;
 use sockio_core::adapter::BroadcastFlags;
-use sockio_core::socket::Args;
+use sockio_core::socket::{Args, FromArgs, IntoArgs};
 
-use super::ack::AckError;
-use super::socket::{PendingAck, SocketRef, event_args, with_event_name};
+use super::errors::{AckError, EmitError};
+use super::socket::{PendingAck, SocketRef};
 
 /// An emit to one socket with options, from [`SocketRef::volatile`],
 /// [`SocketRef::compress`] or [`SocketRef::timeout`].
@@ -44,35 +43,26 @@ impl SocketEmit {
         self
     }
 
-    /// Emits `event` with one argument. False if the data does not
-    /// serialize, the socket is gone, or a volatile emit was dropped.
-    pub fn emit<T: Serialize + ?Sized>(self, event: &str, data: &T) -> bool {
-        match event_args(event, data) {
-            Ok(args) => self.socket.send_event(args, self.flags, None),
-            Err(_) => false,
-        }
+    /// Emits `event` with `data` (see [`SocketRef::emit`]). A volatile emit
+    /// the client was not ready for is dropped, and that is `Ok`.
+    pub fn emit(self, event: &str, data: impl IntoArgs) -> Result<(), EmitError> {
+        let args = data.into_event_args(event).map_err(EmitError::Serialize)?;
+        self.socket.send_event(args, self.flags, None)
     }
 
-    /// Emits `event` with already-built arguments.
-    pub fn emit_args(self, event: &str, args: Args) -> bool {
-        self.socket
-            .send_event(with_event_name(event, args), self.flags, None)
-    }
-
-    /// Emits `event` with one argument and waits for the acknowledgement
-    /// (at most the timeout given, else the server's ack timeout).
-    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+    /// Emits `event` with `data` and waits for the acknowledgement, read as
+    /// `T` (see [`SocketRef::emit_with_ack`]), at most the timeout given,
+    /// else the server's ack timeout.
+    pub async fn emit_with_ack<T: FromArgs>(
         self,
         event: &str,
-        data: &T,
-    ) -> Result<Args, AckError> {
-        let args = event_args(event, data).map_err(|e| AckError::Serialize(e.to_string()))?;
-        self.send_with_ack(args).await
-    }
-
-    /// Emits `event` with `args` and waits for the acknowledgement.
-    pub async fn emit_args_with_ack(self, event: &str, args: Args) -> Result<Args, AckError> {
-        self.send_with_ack(with_event_name(event, args)).await
+        data: impl IntoArgs,
+    ) -> Result<T, AckError> {
+        let args = data
+            .into_event_args(event)
+            .map_err(|e| AckError::Emit(EmitError::Serialize(e)))?;
+        let reply = self.send_with_ack(args).await?;
+        T::from_args(&reply).map_err(AckError::Data)
     }
 
     async fn send_with_ack(self, args: Args) -> Result<Args, AckError> {
@@ -89,9 +79,9 @@ impl SocketEmit {
             socket: &socket,
             id,
         };
-        if !socket.send_event(args, self.flags, Some(id)) {
-            return Err(AckError::Disconnected);
-        }
+        socket
+            .send_event(args, self.flags, Some(id))
+            .map_err(AckError::Emit)?;
         match tokio::time::timeout(timeout, rx).await {
             Ok(Ok(args)) => Ok(args),
             Ok(Err(_)) => Err(AckError::Disconnected),

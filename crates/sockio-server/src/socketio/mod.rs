@@ -2,16 +2,14 @@
 //! rooms and broadcasts, on top of the Engine.IO server.
 //!
 //! ```no_run
-//! use sockio_server::socketio::{SocketIo, SocketRef};
+//! use sockio_server::socketio::{Args, SocketIo, SocketRef};
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let io = SocketIo::builder().build();
 //! io.ns("/", |socket: SocketRef| {
-//!     socket.on("chat message", |socket, args, _ack| {
-//!         // Everyone, the sender included, gets the message as it came.
-//!         if let Some(io) = socket.io() {
-//!             io.emit_args("chat message", args);
-//!         }
+//!     // Everyone, the sender included, gets the message as it came.
+//!     socket.on("chat message", |io: SocketIo, msg: Args| {
+//!         io.emit("chat message", msg).ok();
 //!     });
 //! });
 //! let listener = sockio_server::bind("127.0.0.1:3000").await?;
@@ -22,12 +20,13 @@
 //! # Ordering
 //!
 //! The events of one socket reach its handlers in the order the client
-//! sent them, one at a time. Synchronous handlers ([`SocketRef::on`]) run
-//! on the task that reads the client's transport and must not block. Once
-//! a socket has an asynchronous handler ([`SocketRef::on_async`]), all its
-//! events go through a queue of its own, run by one task: each handler
-//! starts when the previous one of that socket has finished, so a slow
-//! handler holds up its own socket and no other.
+//! sent them, one at a time, whether the handlers are sync or async.
+//! Sync handlers run on the task that reads the client's transport and
+//! must not block. Once a socket has an async handler (for an event, or
+//! an async connect handler), all its events go through a queue of its
+//! own, run by one task: each handler starts when the previous one of
+//! that socket has finished, so a slow handler holds up its own socket
+//! and no other.
 //!
 //! # Rooms, broadcasts, clusters
 //!
@@ -45,35 +44,48 @@ mod client;
 mod config;
 mod dynamic;
 mod emit;
+mod errors;
+pub mod extract;
+mod handler;
 mod handshake;
 mod namespace;
+mod namespace_ref;
+mod operators;
 mod queue;
 mod reason;
 mod remote;
+mod service;
 mod socket;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
-pub use ack::{AckError, AckSender, BroadcastAckError};
+pub use ack::AckSender;
 pub use broadcast::BroadcastOperator;
 pub use config::SocketIoBuilder;
 pub use dynamic::ParentNamespaceRef;
 pub use emit::SocketEmit;
+pub use errors::{AckError, BroadcastAckError, EmitError};
+pub use extract::{Bin, Data, Event, Extension, ExtractError, State, TryData};
+pub use handler::{Handler, Middleware, marker};
 pub use handshake::Handshake;
 pub use namespace::ConnectError;
+pub use namespace_ref::NamespaceRef;
 pub use reason::DisconnectReason;
 pub use remote::RemoteSocket;
-pub use socket::SocketRef;
+pub use service::{ResponseBody, SocketIoLayer, SocketIoService};
+pub use socket::{Extensions, SocketRef};
 pub use sockio_core::adapter::{AdapterError, RecoveryConfig};
-pub use sockio_core::socket::{Args, RawJson};
+pub use sockio_core::socket::{Args, DataError, FromArgs, IntoArgs, JsonError, RawJson};
 
-use crate::engine::{EngineIo, EngineIoLayer, EngineIoService, NotFound};
+use crate::engine::EngineIo;
+use crate::sync::{lock, lock_read, lock_write};
 use client::Client;
 use config::SocketIoConfig;
 use dynamic::DynamicNs;
-use namespace::{Handlers, Middleware, Namespace};
+use extract::kind;
+use handler::{BoxedHandler, BoxedMiddleware};
+use namespace::{Handlers, Namespace};
 
 /// The Socket.IO server handle: namespaces, and the tower service and layer
 /// to mount. Cheap to clone; use it from HTTP handlers and background tasks
@@ -96,7 +108,7 @@ pub(crate) struct IoInner {
     namespaces: RwLock<HashMap<String, Arc<Namespace>>>,
     dynamic: RwLock<Vec<Arc<DynamicNs>>>,
     /// Middlewares run for every namespace, before the namespace's own.
-    middlewares: RwLock<Vec<Middleware>>,
+    middlewares: RwLock<Vec<BoxedMiddleware>>,
     /// Connected clients (Engine.IO sessions), by Engine.IO session id.
     clients: Mutex<HashMap<Arc<str>, Arc<Client>>>,
     engine: EngineIo,
@@ -107,7 +119,7 @@ pub(crate) struct IoInner {
 
 impl IoInner {
     pub(crate) fn namespace(&self, name: &str) -> Option<Arc<Namespace>> {
-        self.namespaces.read().ok()?.get(name).cloned()
+        lock_read(&self.namespaces).get(name).cloned()
     }
 
     /// The main namespace `/`, as registered with [`SocketIo::ns`] or
@@ -126,7 +138,7 @@ impl IoInner {
     }
 
     fn client(&self, sid: &str) -> Option<Arc<Client>> {
-        self.clients.lock().ok()?.get(sid).cloned()
+        lock(&self.clients).get(sid).cloned()
     }
 
     /// The namespace a client connects to: a registered one, or a new child
@@ -144,15 +156,16 @@ impl IoInner {
         if name.len() > self.config.max_namespace_name_len {
             return None;
         }
-        let parents = self.dynamic.read().ok()?.clone();
+        let parents = lock_read(&self.dynamic).clone();
         let parent = parents.iter().find(|p| (p.matcher)(name, auth))?;
-        let mut map = self.namespaces.write().ok()?;
+        let mut map = lock_write(&self.namespaces);
         let ns = map
             .entry(name.to_owned())
             .or_insert_with(|| Namespace::new(name, self, parent.handlers.clone(), true))
             .clone();
         drop(map);
-        if let Ok(mut children) = parent.children.lock() {
+        {
+            let mut children = lock(&parent.children);
             children.insert(name.to_owned());
         }
         Some(ns)
@@ -164,10 +177,11 @@ impl IoInner {
         if !ns.dynamic {
             return;
         }
-        if let Ok(mut map) = self.namespaces.write() {
+        {
+            let mut map = lock_write(&self.namespaces);
             map.entry(ns.name.clone()).or_insert_with(|| ns.clone());
         }
-        for parent in self.dynamic.read().map(|d| d.clone()).unwrap_or_default() {
+        for parent in lock_read(&self.dynamic).clone() {
             if parent.handlers_ptr_eq(&ns.handlers)
                 && let Ok(mut children) = parent.children.lock()
             {
@@ -187,17 +201,16 @@ impl IoInner {
             return;
         }
         {
-            let Ok(mut map) = self.namespaces.write() else {
-                return;
-            };
+            let mut map = lock_write(&self.namespaces);
             let same = map.get(&ns.name).is_some_and(|n| Arc::ptr_eq(n, ns));
             if !same || ns.socket_count() > 0 {
                 return;
             }
             map.remove(&ns.name);
         }
-        for parent in self.dynamic.read().map(|d| d.clone()).unwrap_or_default() {
-            if let Ok(mut children) = parent.children.lock() {
+        for parent in lock_read(&self.dynamic).clone() {
+            {
+                let mut children = lock(&parent.children);
                 children.remove(&ns.name);
             }
         }
@@ -235,7 +248,8 @@ impl SocketIo {
             engine,
             glue: glue.clone(),
         });
-        if let Ok(mut slot) = glue.lock() {
+        {
+            let mut slot = lock(&glue);
             *slot = Some(inner.clone());
         }
         // The main namespace always exists, as in socket.io: clients may
@@ -249,27 +263,16 @@ impl SocketIo {
         &self.inner.engine
     }
 
-    /// Registers namespace `name` (`/` is the main one) and the handler run
-    /// for each socket that connects to it. Calling it again for the same
+    /// Registers the handler run for each socket that connects to
+    /// namespace `name` (`/` is the main one): `io.of(name).on_connect(..)`.
+    /// The handler is a function or closure, sync or async, whose
+    /// parameters are extractors (the socket, the auth payload as
+    /// `Data<T>`, state; see [`extract`]). Calling it again for the same
     /// name replaces the handler.
-    pub fn ns<F>(&self, name: &str, on_connect: F) -> NamespaceRef
-    where
-        F: Fn(SocketRef) + Send + Sync + 'static,
-    {
-        let ns = {
-            let mut map = self
-                .inner
-                .namespaces
-                .write()
-                .unwrap_or_else(|e| e.into_inner());
-            map.entry(name.to_owned())
-                .or_insert_with(|| {
-                    Namespace::new(name, &self.inner, Arc::new(Handlers::default()), false)
-                })
-                .clone()
-        };
-        ns.handlers.set_connect_handler(Arc::new(on_connect));
-        NamespaceRef { ns }
+    pub fn ns<M, H: Handler<kind::Connect, M>>(&self, name: &str, on_connect: H) -> NamespaceRef {
+        let ns = self.of(name);
+        ns.on_connect(on_connect);
+        ns
     }
 
     /// Registers a dynamic namespace: the first time a client connects to a
@@ -285,37 +288,37 @@ impl SocketIo {
     /// names are at most [`SocketIoBuilder::max_namespace_name_len`] bytes,
     /// and one client joins at most
     /// [`SocketIoBuilder::max_namespaces_per_client`] namespaces.
-    pub fn dyn_ns<F>(&self, pattern: &str, on_connect: F) -> ParentNamespaceRef
-    where
-        F: Fn(SocketRef) + Send + Sync + 'static,
-    {
+    pub fn dyn_ns<M, H: Handler<kind::Connect, M>>(
+        &self,
+        pattern: &str,
+        on_connect: H,
+    ) -> ParentNamespaceRef {
         self.add_dynamic(dynamic::pattern_matcher(pattern), on_connect)
     }
 
     /// Registers a dynamic namespace whose children are the names `matcher`
     /// accepts; it sees the name and the client's auth payload.
-    pub fn dyn_ns_with<M, F>(&self, matcher: M, on_connect: F) -> ParentNamespaceRef
+    pub fn dyn_ns_with<F, M, H>(&self, matcher: F, on_connect: H) -> ParentNamespaceRef
     where
-        M: Fn(&str, &RawJson) -> bool + Send + Sync + 'static,
-        F: Fn(SocketRef) + Send + Sync + 'static,
+        F: Fn(&str, &RawJson) -> bool + Send + Sync + 'static,
+        H: Handler<kind::Connect, M>,
     {
         self.add_dynamic(Arc::new(matcher), on_connect)
     }
 
-    fn add_dynamic<F>(&self, matcher: dynamic::Matcher, on_connect: F) -> ParentNamespaceRef
-    where
-        F: Fn(SocketRef) + Send + Sync + 'static,
-    {
+    fn add_dynamic<M, H: Handler<kind::Connect, M>>(
+        &self,
+        matcher: dynamic::Matcher,
+        on_connect: H,
+    ) -> ParentNamespaceRef {
         let handlers = Arc::new(Handlers::default());
-        handlers.set_connect_handler(Arc::new(on_connect));
+        handlers.set_connect_handler(BoxedHandler::new(on_connect));
         let parent = Arc::new(DynamicNs {
             matcher,
             handlers,
             children: Mutex::default(),
         });
-        if let Ok(mut d) = self.inner.dynamic.write() {
-            d.push(parent.clone());
-        }
+        lock_write(&self.inner.dynamic).push(parent.clone());
         ParentNamespaceRef {
             parent,
             io: Arc::downgrade(&self.inner),
@@ -324,24 +327,10 @@ impl SocketIo {
 
     /// Adds a middleware to the main namespace `/`, as socket.io's
     /// `io.use`: run for each connection to `/` before its connect
-    /// handler. For a middleware every namespace runs, see
-    /// [`SocketIo::use_server_middleware`].
-    pub fn use_middleware<F>(&self, middleware: F) -> &Self
-    where
-        F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
-    {
-        self.main_namespace().use_middleware(middleware);
-        self
-    }
-
-    /// Adds an asynchronous middleware to the main namespace `/` (see
-    /// [`NamespaceRef::use_async_middleware`]).
-    pub fn use_async_middleware<F, Fut>(&self, middleware: F) -> &Self
-    where
-        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
-    {
-        self.main_namespace().use_async_middleware(middleware);
+    /// handler (see [`NamespaceRef::use_middleware`]). For a middleware
+    /// every namespace runs, see [`SocketIo::use_server_middleware`].
+    pub fn use_middleware<M, H: Middleware<M>>(&self, middleware: H) -> &Self {
+        self.of("/").use_middleware(middleware);
         self
     }
 
@@ -351,167 +340,65 @@ impl SocketIo {
     /// [`ConnectError`], which the client gets as `connect_error`.
     /// socket.io has no such thing: there, `io.use` is `/`'s middleware
     /// ([`SocketIo::use_middleware`]).
-    pub fn use_server_middleware<F>(&self, middleware: F) -> &Self
-    where
-        F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
-    {
-        if let Ok(mut m) = self.inner.middlewares.write() {
-            m.push(Middleware::Sync(Arc::new(middleware)));
-        }
+    pub fn use_server_middleware<M, H: Middleware<M>>(&self, middleware: H) -> &Self {
+        lock_write(&self.inner.middlewares).push(BoxedMiddleware::new(middleware));
         self
     }
 
-    /// Adds an asynchronous middleware run for each connection to any
-    /// namespace (see [`SocketIo::use_server_middleware`] and
-    /// [`NamespaceRef::use_async_middleware`]).
-    pub fn use_server_async_middleware<F, Fut>(&self, middleware: F) -> &Self
-    where
-        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
-    {
-        if let Ok(mut m) = self.inner.middlewares.write() {
-            m.push(Middleware::Async(Arc::new(move |s| {
-                Box::pin(middleware(s))
-            })));
-        }
-        self
+    /// The namespace `name`, created (with no connect handler) if it does
+    /// not exist, as socket.io's `io.of(name)`. A dynamic child asked for
+    /// here is kept when its last socket leaves, so the returned handle
+    /// stays the namespace clients of that name join.
+    pub fn of(&self, name: &str) -> NamespaceRef {
+        let ns = match self.inner.namespace(name) {
+            Some(ns) => ns,
+            None => lock_write(&self.inner.namespaces)
+                .entry(name.to_owned())
+                .or_insert_with(|| {
+                    Namespace::new(name, &self.inner, Arc::new(Handlers::default()), false)
+                })
+                .clone(),
+        };
+        ns.kept.store(true, std::sync::atomic::Ordering::Release);
+        NamespaceRef::new(ns)
     }
 
-    /// The main namespace `/` (created with the server).
-    fn main_namespace(&self) -> NamespaceRef {
-        NamespaceRef {
-            ns: self.inner.main_namespace(),
-        }
-    }
-
-    /// A namespace: registered with [`SocketIo::ns`], or a dynamic child
-    /// that exists now. A child asked for here is kept when its last
-    /// socket leaves, so the returned handle stays the namespace clients
-    /// of that name join.
-    pub fn of(&self, name: &str) -> Option<NamespaceRef> {
-        self.inner.namespace(name).map(|ns| {
-            ns.kept.store(true, std::sync::atomic::Ordering::Release);
-            NamespaceRef { ns }
-        })
+    /// The namespace `name` if it exists now (registered, created by
+    /// [`SocketIo::of`], or a dynamic child with sockets), without creating
+    /// it.
+    pub fn get_namespace(&self, name: &str) -> Option<NamespaceRef> {
+        self.inner.namespace(name).map(NamespaceRef::new)
     }
 
     /// The tower service answering Socket.IO requests (404 for others).
-    pub fn service(&self) -> EngineIoService<NotFound> {
-        self.engine().service()
+    pub fn service(&self) -> SocketIoService {
+        SocketIoService(self.engine().service())
     }
 
     /// The tower layer serving Socket.IO under the configured path and
-    /// passing other requests to the inner service.
-    pub fn layer(&self) -> EngineIoLayer {
-        self.engine().layer()
+    /// passing other requests to the inner service (in axum:
+    /// `Router::new().route(..).layer(io.layer())`).
+    pub fn layer(&self) -> SocketIoLayer {
+        SocketIoLayer(self.engine().layer())
     }
 
-    fn main(&self) -> BroadcastOperator {
+    fn operator(&self) -> BroadcastOperator {
         BroadcastOperator::new(self.inner.main_namespace())
     }
 
-    /// Emits to every socket of the main namespace.
-    pub fn emit<T: serde::Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
-        self.main().emit(event, data)
-    }
-
-    /// Emits already-built arguments to every socket of the main namespace.
-    pub fn emit_args(&self, event: &str, args: Args) -> bool {
-        self.main().emit_args(event, args)
-    }
-
-    /// Targets the sockets in `room` of the main namespace.
-    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.main().to(room)
-    }
-
-    /// Same as [`SocketIo::to`].
-    pub fn within(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.main().to(room)
-    }
-
-    /// Targets the main namespace's sockets not in `room`.
-    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.main().except(room)
-    }
-
-    /// Targets the main namespace's sockets on this server only.
-    pub fn local(&self) -> BroadcastOperator {
-        self.main().local()
-    }
-
-    /// A volatile broadcast to the main namespace.
-    pub fn volatile(&self) -> BroadcastOperator {
-        self.main().volatile()
-    }
-
-    /// A broadcast to the main namespace, compressed or not.
-    pub fn compress(&self, compress: bool) -> BroadcastOperator {
-        self.main().compress(compress)
-    }
-
-    /// A broadcast to the main namespace waiting at most `timeout` for
-    /// acknowledgements.
-    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
-        self.main().timeout(timeout)
-    }
-
-    /// Emits to every socket of the main namespace and gathers their
-    /// acknowledgements.
-    pub async fn emit_with_ack<T: serde::Serialize + ?Sized>(
-        &self,
-        event: &str,
-        data: &T,
-    ) -> Result<Vec<Args>, BroadcastAckError> {
-        self.main().emit_with_ack(event, data).await
-    }
-
-    /// Every socket of the main namespace, on every server.
-    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
-        self.main().fetch_sockets().await
-    }
-
-    /// Every socket of the main namespace joins `rooms`.
-    pub fn sockets_join<I, R>(&self, rooms: I)
-    where
-        I: IntoIterator<Item = R>,
-        R: Into<String>,
-    {
-        self.main().sockets_join(rooms);
-    }
-
-    /// Every socket of the main namespace leaves `rooms`.
-    pub fn sockets_leave<I, R>(&self, rooms: I)
-    where
-        I: IntoIterator<Item = R>,
-        R: Into<String>,
-    {
-        self.main().sockets_leave(rooms);
-    }
-
-    /// Disconnects every socket of the main namespace.
-    pub fn disconnect_sockets(&self, close: bool) {
-        self.main().disconnect_sockets(close);
-    }
+    operators::broadcast_operators!("the main namespace `/`");
 
     /// Sends an event to the main namespace of the other servers of the
     /// cluster (their [`NamespaceRef::on_server_event`] handlers). Nothing
     /// happens with a single server.
-    pub fn server_side_emit<T: serde::Serialize + ?Sized>(
-        &self,
-        event: &str,
-        data: &T,
-    ) -> Result<(), AdapterError> {
-        match self.of("/") {
-            Some(ns) => ns.server_side_emit(event, data),
-            None => Ok(()),
-        }
+    pub fn server_side_emit(&self, event: &str, data: impl IntoArgs) -> Result<(), EmitError> {
+        self.of("/").server_side_emit(event, data)
     }
 
     /// Number of connected clients (Engine.IO sessions with a Socket.IO
     /// client on them).
     pub fn client_count(&self) -> usize {
-        self.inner.clients.lock().map_or(0, |c| c.len())
+        lock(&self.inner.clients).len()
     }
 
     /// Disconnects every socket ("server shutting down"), closes every
@@ -519,200 +406,20 @@ impl SocketIo {
     /// new client.
     pub async fn close(&self) {
         self.engine().close();
-        let namespaces: Vec<Arc<Namespace>> = self
-            .inner
-            .namespaces
-            .read()
-            .map(|m| m.values().cloned().collect())
-            .unwrap_or_default();
+        let namespaces: Vec<Arc<Namespace>> = lock_read(&self.inner.namespaces)
+            .values()
+            .cloned()
+            .collect();
         for ns in namespaces {
-            let _ = ns.adapter.close().await;
+            if let Err(error) = ns.adapter.close().await {
+                tracing::warn!(
+                    target: "sockio_server::socketio",
+                    namespace = %ns.name,
+                    %error,
+                    "adapter did not close cleanly"
+                );
+            }
         }
-        if let Ok(mut slot) = self.inner.glue.lock() {
-            *slot = None;
-        }
-    }
-}
-
-/// A namespace: emit to its sockets, act on them, add middlewares.
-#[derive(Clone)]
-pub struct NamespaceRef {
-    ns: Arc<Namespace>,
-}
-
-impl std::fmt::Debug for NamespaceRef {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NamespaceRef")
-            .field("name", &self.ns.name)
-            .finish()
-    }
-}
-
-impl NamespaceRef {
-    /// The namespace name.
-    pub fn name(&self) -> &str {
-        &self.ns.name
-    }
-
-    /// Adds a middleware run for each connection before the connect
-    /// handler, in the order added: it sees the socket (its handshake and
-    /// auth) and may refuse with a [`ConnectError`], which the client gets
-    /// as `connect_error`.
-    pub fn use_middleware<F>(&self, middleware: F) -> &Self
-    where
-        F: Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync + 'static,
-    {
-        self.ns
-            .handlers
-            .add_middleware(Middleware::Sync(Arc::new(middleware)));
-        self
-    }
-
-    /// Adds an asynchronous middleware (a database lookup, a call to an
-    /// auth service), run in order with the others. While it runs, the
-    /// client's other packets for this namespace are not expected (the
-    /// official client sends nothing before the CONNECT reply); packets
-    /// for other namespaces go on. A panic refuses the connection.
-    pub fn use_async_middleware<F, Fut>(&self, middleware: F) -> &Self
-    where
-        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = Result<(), ConnectError>> + Send + 'static,
-    {
-        self.ns
-            .handlers
-            .add_middleware(Middleware::Async(Arc::new(move |s| {
-                Box::pin(middleware(s))
-            })));
-        self
-    }
-
-    /// Handles an event another server sent with `server_side_emit`; the
-    /// handler gets its arguments (without the event name).
-    pub fn on_server_event<F>(&self, event: &str, handler: F) -> &Self
-    where
-        F: Fn(Args) + Send + Sync + 'static,
-    {
-        self.ns.handlers.on_server_event(event, Arc::new(handler));
-        self
-    }
-
-    /// All the sockets of the namespace.
-    pub fn broadcast(&self) -> BroadcastOperator {
-        BroadcastOperator::new(self.ns.clone())
-    }
-
-    /// Emits to every socket of the namespace.
-    pub fn emit<T: serde::Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
-        self.broadcast().emit(event, data)
-    }
-
-    /// Emits already-built arguments to every socket of the namespace.
-    pub fn emit_args(&self, event: &str, args: Args) -> bool {
-        self.broadcast().emit_args(event, args)
-    }
-
-    /// Targets the sockets in `room`.
-    pub fn to(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.broadcast().to(room)
-    }
-
-    /// Same as [`NamespaceRef::to`].
-    pub fn within(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.broadcast().to(room)
-    }
-
-    /// Targets the sockets not in `room`.
-    pub fn except(&self, room: impl Into<String>) -> BroadcastOperator {
-        self.broadcast().except(room)
-    }
-
-    /// Targets the sockets of this server only.
-    pub fn local(&self) -> BroadcastOperator {
-        self.broadcast().local()
-    }
-
-    /// A volatile broadcast.
-    pub fn volatile(&self) -> BroadcastOperator {
-        self.broadcast().volatile()
-    }
-
-    /// A broadcast, compressed or not.
-    pub fn compress(&self, compress: bool) -> BroadcastOperator {
-        self.broadcast().compress(compress)
-    }
-
-    /// A broadcast waiting at most `timeout` for acknowledgements.
-    pub fn timeout(&self, timeout: Duration) -> BroadcastOperator {
-        self.broadcast().timeout(timeout)
-    }
-
-    /// Emits to every socket and gathers their acknowledgements.
-    pub async fn emit_with_ack<T: serde::Serialize + ?Sized>(
-        &self,
-        event: &str,
-        data: &T,
-    ) -> Result<Vec<Args>, BroadcastAckError> {
-        self.broadcast().emit_with_ack(event, data).await
-    }
-
-    /// Every socket of the namespace, on every server.
-    pub async fn fetch_sockets(&self) -> Result<Vec<RemoteSocket>, AdapterError> {
-        self.broadcast().fetch_sockets().await
-    }
-
-    /// Every socket joins `rooms`.
-    pub fn sockets_join<I, R>(&self, rooms: I)
-    where
-        I: IntoIterator<Item = R>,
-        R: Into<String>,
-    {
-        self.broadcast().sockets_join(rooms);
-    }
-
-    /// Every socket leaves `rooms`.
-    pub fn sockets_leave<I, R>(&self, rooms: I)
-    where
-        I: IntoIterator<Item = R>,
-        R: Into<String>,
-    {
-        self.broadcast().sockets_leave(rooms);
-    }
-
-    /// Disconnects every socket; with `close`, their whole connections.
-    pub fn disconnect_sockets(&self, close: bool) {
-        self.broadcast().disconnect_sockets(close);
-    }
-
-    /// Sends an event to this namespace on the other servers of the
-    /// cluster. Nothing happens with a single server.
-    pub fn server_side_emit<T: serde::Serialize + ?Sized>(
-        &self,
-        event: &str,
-        data: &T,
-    ) -> Result<(), AdapterError> {
-        let args = socket::event_args(event, data)
-            .map_err(|e| AdapterError::Transport(format!("could not serialize: {e}")))?;
-        self.ns.adapter.server_side_emit(args)
-    }
-
-    /// The socket `id` of this namespace, if it is connected to this server.
-    pub fn socket(&self, id: &str) -> Option<SocketRef> {
-        self.ns.socket(id)
-    }
-
-    /// The sockets of this namespace connected to this server.
-    pub fn sockets(&self) -> Vec<SocketRef> {
-        self.ns.all_sockets()
-    }
-
-    /// The ids of the sockets in `room`, on every server.
-    pub async fn room_members(&self, room: &str) -> Result<Vec<String>, AdapterError> {
-        let ids = self.ns.adapter.sockets(&[Arc::from(room)]).await?;
-        Ok(ids.iter().map(|s| s.to_string()).collect())
-    }
-
-    /// Number of sockets connected to this server.
-    pub fn socket_count(&self) -> usize {
-        self.ns.socket_count()
+        *lock(&self.inner.glue) = None;
     }
 }

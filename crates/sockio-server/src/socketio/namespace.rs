@@ -9,53 +9,40 @@ use serde::Serialize;
 use sockio_core::adapter::{
     AckSink, Adapter, AdapterContext, BroadcastFlags, LocalSockets, SocketId, SocketInfo,
 };
-use sockio_core::socket::{Args, Packet, RawJson};
+use sockio_core::socket::{Args, JsonError, Packet, RawJson};
 
 use super::IoInner;
 use super::broadcast::SharedFrames;
+use super::extract::Parts;
+use super::handler::{BoxedHandler, BoxedMiddleware, MiddlewareOutcome};
 use super::socket::SocketRef;
+use crate::sync::{lock_read, lock_write};
 
-pub(crate) type ConnectHandler = Arc<dyn Fn(SocketRef) + Send + Sync>;
-/// A connection middleware: it sees the socket before its connect handler
-/// and may refuse it.
-#[derive(Clone)]
-pub(crate) enum Middleware {
-    Sync(SyncMiddleware),
-    Async(Arc<dyn Fn(SocketRef) -> AdmitFuture + Send + Sync>),
-}
-
-pub(crate) type SyncMiddleware = Arc<dyn Fn(&SocketRef) -> Result<(), ConnectError> + Send + Sync>;
-
-pub(crate) type AdmitFuture =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), ConnectError>> + Send>>;
-
-impl Middleware {
-    /// Runs the middleware; a panic refuses the socket.
-    async fn run(&self, socket: &SocketRef) -> Result<(), ConnectError> {
-        let outcome = match self {
-            Self::Sync(m) => {
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m(socket))).map_err(|_| ())
-            }
-            Self::Async(m) => super::queue::CatchUnwind(m(socket.clone())).await,
-        };
-        outcome.unwrap_or_else(|()| {
-            tracing::warn!(
-                target: "sockio_server::socketio",
-                socket = %socket.id(),
-                "a connection middleware panicked; connection refused"
-            );
-            Err(ConnectError::new("middleware failure"))
-        })
-    }
+/// Runs a connection middleware; a panic refuses the socket.
+async fn run_middleware(m: &BoxedMiddleware, socket: &SocketRef) -> Result<(), ConnectError> {
+    let parts = Parts::new(socket.clone()).with_auth(socket);
+    let outcome = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| m.call(parts))) {
+        Ok(MiddlewareOutcome::Ready(result)) => Ok(result),
+        Ok(MiddlewareOutcome::Pending(future)) => super::queue::CatchUnwind(future).await,
+        Err(_) => Err(()),
+    };
+    outcome.unwrap_or_else(|()| {
+        tracing::warn!(
+            target: "sockio_server::socketio",
+            socket = %socket.id(),
+            "a connection middleware panicked; connection refused"
+        );
+        Err(ConnectError::new("middleware failure"))
+    })
 }
 
 /// Runs `middlewares` in order; the first refusal wins.
 pub(crate) async fn run_middlewares(
-    middlewares: &[Middleware],
+    middlewares: &[BoxedMiddleware],
     socket: &SocketRef,
 ) -> Result<(), ConnectError> {
     for m in middlewares {
-        m.run(socket).await?;
+        run_middleware(m, socket).await?;
     }
     Ok(())
 }
@@ -78,11 +65,48 @@ impl ConnectError {
         }
     }
 
-    /// Adds the `data` the client gets with the error. A value that does
-    /// not serialize is left out.
-    pub fn with_data<T: Serialize + ?Sized>(mut self, data: &T) -> Self {
-        self.data = RawJson::from_serialize(data).ok();
-        self
+    /// Adds the `data` the client gets with the error (its `err.data`).
+    /// Fails if `data` does not serialize; in a middleware, `?` turns that
+    /// failure into a refusal of its own (see the `From` impl).
+    ///
+    /// ```
+    /// use sockio_server::socketio::ConnectError;
+    ///
+    /// fn check(token: &str) -> Result<(), ConnectError> {
+    ///     if token != "letmein" {
+    ///         return Err(ConnectError::new("unauthorized")
+    ///             .with_data(serde_json::json!({"reason": "bad token"}))?);
+    ///     }
+    ///     Ok(())
+    /// }
+    /// assert_eq!(check("nope").unwrap_err().message(), "unauthorized");
+    /// ```
+    pub fn with_data<T: Serialize>(mut self, data: T) -> Result<Self, JsonError> {
+        self.data = Some(RawJson::from_serialize(&data)?);
+        Ok(self)
+    }
+
+    /// The message the client gets.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The data the client gets, if any.
+    pub fn data(&self) -> Option<&RawJson> {
+        self.data.as_ref()
+    }
+}
+
+/// Data that did not serialize: the connection is refused with a message
+/// saying so (and the failure is logged).
+impl From<JsonError> for ConnectError {
+    fn from(e: JsonError) -> Self {
+        tracing::warn!(
+            target: "sockio_server::socketio",
+            error = %e,
+            "connect_error data did not serialize"
+        );
+        Self::new("connect error data did not serialize")
     }
 }
 
@@ -98,28 +122,26 @@ impl std::error::Error for ConnectError {}
 /// share their parent's.
 #[derive(Default)]
 pub(crate) struct Handlers {
-    on_connect: RwLock<Option<ConnectHandler>>,
-    middlewares: RwLock<Vec<Middleware>>,
+    on_connect: RwLock<Option<BoxedHandler>>,
+    middlewares: RwLock<Vec<BoxedMiddleware>>,
     server_events: RwLock<HashMap<String, ServerEventHandler>>,
 }
 
 impl Handlers {
-    pub(crate) fn set_connect_handler(&self, handler: ConnectHandler) {
-        *self.on_connect.write().unwrap_or_else(|e| e.into_inner()) = Some(handler);
+    pub(crate) fn set_connect_handler(&self, handler: BoxedHandler) {
+        *lock_write(&self.on_connect) = Some(handler);
     }
 
-    pub(crate) fn add_middleware(&self, middleware: Middleware) {
-        self.middlewares
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(middleware);
+    pub(crate) fn add_middleware(&self, middleware: BoxedMiddleware) {
+        lock_write(&self.middlewares).push(middleware);
     }
 
     pub(crate) fn on_server_event(&self, event: &str, handler: ServerEventHandler) {
-        self.server_events
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(event.to_owned(), handler);
+        lock_write(&self.server_events).insert(event.to_owned(), handler);
+    }
+
+    fn connect_handler(&self) -> Option<BoxedHandler> {
+        lock_read(&self.on_connect).clone()
     }
 }
 
@@ -174,15 +196,10 @@ impl Namespace {
     /// first refusal wins.
     pub(crate) async fn admit(&self, socket: &SocketRef) -> Result<(), ConnectError> {
         if let Some(io) = self.io.upgrade() {
-            let global = io.middlewares.read().map(|m| m.clone()).unwrap_or_default();
+            let global = lock_read(&io.middlewares).clone();
             run_middlewares(&global, socket).await?;
         }
-        let own = self
-            .handlers
-            .middlewares
-            .read()
-            .map(|m| m.clone())
-            .unwrap_or_default();
+        let own = lock_read(&self.handlers.middlewares).clone();
         run_middlewares(&own, socket).await
     }
 
@@ -190,18 +207,27 @@ impl Namespace {
     /// now on; done before the client is told it is connected, as the
     /// reference does.
     pub(crate) fn insert(&self, socket: &SocketRef) {
-        if let Ok(mut sockets) = self.sockets.write() {
+        {
+            let mut sockets = lock_write(&self.sockets);
             sockets.insert(socket.id_arc(), socket.clone());
         }
         self.adapter.add_all(&socket.id_arc(), &[socket.id_arc()]);
     }
 
     /// Runs the connect handler for a socket the client now knows about.
+    /// Readies a socket for its connect handler before the client hears
+    /// it is connected: an async connect handler needs the socket's queue,
+    /// so that the events the client sends next wait for it.
+    pub(crate) fn prepare(&self, socket: &SocketRef) {
+        if self.handlers.connect_handler().is_some_and(|h| h.is_async) {
+            socket.start_queue();
+        }
+    }
+
+    /// Runs the connect handler for a socket the client now knows about.
     pub(crate) fn connected(&self, socket: &SocketRef) {
-        let handler = self.handlers.on_connect.read().ok().and_then(|h| h.clone());
-        if let Some(handler) = handler {
-            let connected = socket.clone();
-            socket.guard(move || handler(connected));
+        if let Some(handler) = self.handlers.connect_handler() {
+            socket.run_connect_handler(&handler);
         }
     }
 
@@ -209,19 +235,17 @@ impl Namespace {
     /// room. Returns how many sockets are left.
     pub(crate) fn remove(&self, socket: &SocketRef) -> usize {
         self.adapter.del_all(&socket.id_arc());
-        let Ok(mut sockets) = self.sockets.write() else {
-            return 0;
-        };
+        let mut sockets = lock_write(&self.sockets);
         sockets.remove(socket.id());
         sockets.len()
     }
 
     pub(crate) fn socket_count(&self) -> usize {
-        self.sockets.read().map_or(0, |s| s.len())
+        lock_read(&self.sockets).len()
     }
 
     pub(crate) fn socket(&self, sid: &str) -> Option<SocketRef> {
-        self.sockets.read().ok()?.get(sid).cloned()
+        lock_read(&self.sockets).get(sid).cloned()
     }
 
     /// The next ack id; ids stay below 2^53 (exact in JavaScript),
@@ -232,9 +256,7 @@ impl Namespace {
 
     /// The sockets of `sids` that are still here.
     fn lookup(&self, sids: &[SocketId]) -> Vec<SocketRef> {
-        let Ok(sockets) = self.sockets.read() else {
-            return Vec::new();
-        };
+        let sockets = lock_read(&self.sockets);
         sids.iter()
             .filter_map(|s| sockets.get(s).cloned())
             .collect()

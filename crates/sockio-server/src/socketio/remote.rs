@@ -2,13 +2,13 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sockio_core::adapter::{BroadcastOptions, Room, SocketInfo};
-use sockio_core::socket::{Args, Packet, RawJson};
+use sockio_core::socket::{DataError, IntoArgs, Packet, RawJson};
 
+use super::errors::EmitError;
 use super::namespace::Namespace;
-use super::socket::{SocketRef, event_args, with_event_name};
+use super::socket::SocketRef;
 
 /// A socket as `fetch_sockets` found it: its id, rooms, handshake and data
 /// at that moment, and operations that reach it wherever it is connected
@@ -48,9 +48,14 @@ impl RemoteSocket {
         &self.info.handshake
     }
 
-    /// Its data when fetched, deserialized into `T`.
-    pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
-        self.info.data.as_ref()?.deserialize().ok()
+    /// Its data when fetched (see [`SocketRef::data`]): `Ok(None)` when it
+    /// had none.
+    pub fn data<T: DeserializeOwned>(&self) -> Result<Option<T>, DataError> {
+        self.info
+            .data
+            .as_ref()
+            .map(|d| d.deserialize().map_err(DataError::Json))
+            .transpose()
     }
 
     /// The socket itself, when it is on this server.
@@ -62,24 +67,14 @@ impl RemoteSocket {
         BroadcastOptions::to([self.info.id.clone()])
     }
 
-    /// Emits `event` with one argument to the socket.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
-        match event_args(event, data) {
-            Ok(args) => self.send(args),
-            Err(_) => false,
-        }
-    }
-
-    /// Emits `event` with already-built arguments to the socket.
-    pub fn emit_args(&self, event: &str, args: Args) -> bool {
-        self.send(with_event_name(event, args))
-    }
-
-    fn send(&self, args: Args) -> bool {
+    /// Emits `event` with `data` (by the argument model, as
+    /// [`SocketRef::emit`]) to the socket, wherever it is connected.
+    pub fn emit(&self, event: &str, data: impl IntoArgs) -> Result<(), EmitError> {
+        let args = data.into_event_args(event).map_err(EmitError::Serialize)?;
         self.ns
             .adapter
             .broadcast(Packet::event(self.ns.nsp.clone(), args), self.target())
-            .is_ok()
+            .map_err(EmitError::Adapter)
     }
 
     /// The socket joins `room`.

@@ -9,29 +9,22 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sockio_core::adapter::{AckSink, BroadcastFlags, BroadcastOptions, PersistedSession, SocketId};
-use sockio_core::socket::{Args, Data, Packet, RawJson};
+use sockio_core::socket::{Args, Data, DataError, FromArgs, IntoArgs, JsonError, Packet, RawJson};
 use tokio::sync::oneshot;
 
-use super::ack::{AckError, AckSender};
+use super::ack::AckSender;
 use super::broadcast::{BroadcastOperator, SharedFrames};
 use super::client::Client;
 use super::emit::SocketEmit;
+use super::errors::{AckError, EmitError};
+use super::extract::{Parts, kind};
+use super::handler::{BoxedHandler, Handler};
 use super::handshake::Handshake;
 use super::namespace::Namespace;
 use super::queue::{self, Job};
 use super::reason::DisconnectReason;
 use super::{IoInner, SocketIo};
 
-pub(crate) type EventHandler = Arc<dyn Fn(SocketRef, Args, Option<AckSender>) + Send + Sync>;
-type AsyncEventHandler = Arc<dyn Fn(SocketRef, Args, Option<AckSender>) -> Job + Send + Sync>;
-
-/// An event handler: run on the reader's task, or on the socket's queue.
-#[derive(Clone)]
-enum Handler {
-    Sync(EventHandler),
-    Async(AsyncEventHandler),
-}
-type LifecycleHandler = Box<dyn FnOnce(SocketRef, DisconnectReason) + Send + Sync>;
 type OutgoingHandler = Arc<dyn Fn(&SocketRef, &Args) + Send + Sync>;
 type PacketMiddleware = Arc<dyn Fn(&SocketRef, &Args) -> Result<(), String> + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(&SocketRef, &str) + Send + Sync>;
@@ -69,18 +62,64 @@ pub(crate) struct Socket {
     recovered: bool,
     pid: Option<String>,
     handshake: Handshake,
-    handlers: RwLock<HashMap<String, Handler>>,
+    handlers: RwLock<HashMap<String, BoxedHandler>>,
     /// The queue of asynchronous handlers, from the first one registered.
     queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Job>>,
-    any_handler: RwLock<Option<EventHandler>>,
+    any_handler: RwLock<Option<BoxedHandler>>,
     any_outgoing: RwLock<Option<OutgoingHandler>>,
     middlewares: RwLock<Vec<PacketMiddleware>>,
     on_error: RwLock<Option<ErrorHandler>>,
-    on_disconnecting: Mutex<Vec<LifecycleHandler>>,
-    on_disconnect: Mutex<Vec<LifecycleHandler>>,
+    on_disconnecting: Mutex<Vec<BoxedHandler>>,
+    on_disconnect: Mutex<Vec<BoxedHandler>>,
     acks: Mutex<HashMap<u64, AckWaiter>>,
     data: RwLock<Option<RawJson>>,
+    extensions: Extensions,
 }
+
+/// Typed values attached to a socket ([`SocketRef::extensions`]): at most
+/// one per type, kept on this server as they are (no serialization), and
+/// read by handlers with the [`Extension`](super::Extension) extractor.
+#[derive(Default)]
+pub struct Extensions(RwLock<http::Extensions>);
+
+impl fmt::Debug for Extensions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Extensions").finish_non_exhaustive()
+    }
+}
+
+impl Extensions {
+    /// Stores `value`, returning the value of its type stored before.
+    pub fn insert<T: Clone + Send + Sync + 'static>(&self, value: T) -> Option<T> {
+        lock_write(&self.0).insert(value)
+    }
+
+    /// A clone of the value of type `T`.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        lock_read(&self.0).get::<T>().cloned()
+    }
+
+    /// Runs `f` on the value of type `T` in place (to update it without a
+    /// clone); `None` when there is none.
+    pub fn with_mut<T: Clone + Send + Sync + 'static, R>(
+        &self,
+        f: impl FnOnce(&mut T) -> R,
+    ) -> Option<R> {
+        lock_write(&self.0).get_mut::<T>().map(f)
+    }
+
+    /// Removes and returns the value of type `T`.
+    pub fn remove<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        lock_write(&self.0).remove::<T>()
+    }
+
+    /// Whether a value of type `T` is stored.
+    pub fn contains<T: Clone + Send + Sync + 'static>(&self) -> bool {
+        lock_read(&self.0).get::<T>().is_some()
+    }
+}
+
+use crate::sync::{lock, lock_read, lock_write};
 
 /// A handle to a socket, given to handlers. Cheap to clone.
 #[derive(Clone)]
@@ -144,6 +183,7 @@ impl SocketRef {
             on_disconnect: Mutex::new(Vec::new()),
             acks: Mutex::new(HashMap::new()),
             data: RwLock::new(data),
+            extensions: Extensions::default(),
             closing: AtomicBool::new(false),
             connected: AtomicBool::new(true),
         }))
@@ -197,61 +237,82 @@ impl SocketRef {
         self.0.ns.io.upgrade()
     }
 
-    /// The socket's data, deserialized into `T`; `None` when there is none
-    /// or it does not fit `T`. Data is kept as JSON so that it survives
-    /// connection state recovery and reaches other servers through
-    /// `fetch_sockets`.
-    pub fn data<T: DeserializeOwned>(&self) -> Option<T> {
-        let data = self.0.data.read().ok()?;
-        data.as_ref()?.deserialize::<T>().ok()
+    /// The socket's typed extensions: per-socket state of any type, kept
+    /// on this server without serialization, read by handlers with the
+    /// [`Extension`](super::Extension) extractor. For data that must
+    /// survive connection state recovery or be read from other servers,
+    /// see [`SocketRef::set_data`].
+    pub fn extensions(&self) -> &Extensions {
+        &self.0.extensions
     }
 
-    /// Sets the socket's data.
-    pub fn set_data<T: Serialize + ?Sized>(
-        &self,
-        value: &T,
-    ) -> Result<(), sockio_core::socket::JsonError> {
+    /// The socket's data (socket.io's `socket.data`), read as `T`:
+    /// `Ok(None)` when none was set. It is kept as JSON because it crosses
+    /// servers (`fetch_sockets` with a remote adapter) and survives
+    /// connection state recovery; for state read often on this server
+    /// only, [`SocketRef::extensions`] avoids the parsing.
+    pub fn data<T: DeserializeOwned>(&self) -> Result<Option<T>, DataError> {
+        let data = lock_read(&self.0.data);
+        data.as_ref()
+            .map(|d| d.deserialize::<T>().map_err(DataError::Json))
+            .transpose()
+    }
+
+    /// Sets the socket's data (see [`SocketRef::data`]).
+    pub fn set_data<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), JsonError> {
         let raw = RawJson::from_serialize(value)?;
-        if let Ok(mut data) = self.0.data.write() {
-            *data = Some(raw);
-        }
+        *lock_write(&self.0.data) = Some(raw);
         Ok(())
     }
 
     pub(crate) fn raw_data(&self) -> Option<RawJson> {
-        self.0.data.read().ok()?.clone()
+        lock_read(&self.0.data).clone()
     }
 
-    /// Handles event `event`: the handler gets the socket, the arguments
-    /// (without the event name) and, when the client asked for one, an
-    /// [`AckSender`]. A second handler for the same event replaces the
-    /// first.
-    pub fn on<F>(&self, event: &str, handler: F)
-    where
-        F: Fn(Self, Args, Option<AckSender>) + Send + Sync + 'static,
-    {
-        if let Ok(mut handlers) = self.0.handlers.write() {
-            handlers.insert(event.to_owned(), Handler::Sync(Arc::new(handler)));
-        }
+    /// The shared state of type `T` given to the builder.
+    pub(crate) fn server_state<T: Clone + Send + Sync + 'static>(&self) -> Option<T> {
+        self.io_inner()?.config.state.get::<T>().cloned()
     }
 
-    /// Handles event `event` with an asynchronous handler. The socket's
-    /// events then go through its own queue, run by one task: each handler
-    /// (asynchronous or not) starts once the previous one of this socket
-    /// finished, so events are handled one at a time in the order they
-    /// came, and a slow handler holds up only its own socket. At most 4096
-    /// events may wait; past that the socket is disconnected.
-    pub fn on_async<F, Fut>(&self, event: &str, handler: F)
-    where
-        F: Fn(Self, Args, Option<AckSender>) -> Fut + Send + Sync + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
-    {
-        self.queue();
-        let handler: AsyncEventHandler =
-            Arc::new(move |socket, args, ack| Box::pin(handler(socket, args, ack)));
-        if let Ok(mut handlers) = self.0.handlers.write() {
-            handlers.insert(event.to_owned(), Handler::Async(handler));
+    /// Handles event `event` (replacing an earlier handler of it). The
+    /// handler is a function or closure, sync or async, whose parameters
+    /// are extractors: the socket, the values (`Data<T>`), the ack
+    /// (`Option<AckSender>`), and more (see [`extract`](super::extract)).
+    ///
+    /// Events of one socket reach its handlers one at a time, in the order
+    /// the client sent them. Sync handlers run on the task reading the
+    /// client's transport and must not block. Once the socket has an async
+    /// handler, all its events go through a queue of its own, run by one
+    /// task: each handler starts when the previous one of this socket has
+    /// finished (a slow handler holds up its own socket only). At most
+    /// 4096 events may wait; past that the socket is disconnected.
+    ///
+    /// ```
+    /// use serde::Deserialize;
+    /// use sockio_server::socketio::{AckSender, Data, SocketIo, SocketRef, TryData};
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Move { x: i32, y: i32 }
+    ///
+    /// let io = SocketIo::builder().build();
+    /// io.ns("/", |socket: SocketRef| {
+    ///     socket.on("move", |socket: SocketRef, Data(m): Data<Move>| {
+    ///         socket.broadcast().emit("moved", (socket.id(), m.x, m.y)).ok();
+    ///     });
+    ///     socket.on("sum", |TryData(v): TryData<(i64, i64)>, ack: Option<AckSender>| {
+    ///         let reply = v.map(|(a, b)| a + b).map_err(|e| e.to_string());
+    ///         if let Some(ack) = ack {
+    ///             ack.send(reply.ok()).ok();
+    ///         }
+    ///     });
+    /// });
+    /// ```
+    pub fn on<M, H: Handler<kind::Event, M>>(&self, event: &str, handler: H) {
+        let handler = BoxedHandler::new(handler);
+        if handler.is_async {
+            self.queue();
         }
+        lock_write(&self.0.handlers).insert(event.to_owned(), handler);
     }
 
     /// The socket's handler queue, started on first use. A panicking
@@ -267,53 +328,48 @@ impl SocketRef {
         })
     }
 
-    /// Handles event `event` with its arguments deserialized into `T`: one
-    /// argument becomes `T` itself, several become `T` as a sequence (a
-    /// tuple). Binary arguments deserialize as bytes (`bytes::Bytes`,
-    /// `Vec<u8>`). When they do not fit `T`, the handler does not run: the
-    /// failure is logged (target `sockio_server::socketio`, warn) and, if
-    /// the client asked for an ack, it gets `{"error": "…"}`.
-    pub fn on_typed<T, F>(&self, event: &str, handler: F)
-    where
-        T: DeserializeOwned + 'static,
-        F: Fn(Self, T, Option<AckSender>) + Send + Sync + 'static,
-    {
-        let name = event.to_owned();
-        self.on(event, move |socket, args, ack| {
-            let parsed = if args.len() == 1 {
-                args.deserialize::<T>(0)
-            } else {
-                args.deserialize_from::<T>(0)
-            };
-            match parsed {
-                Ok(value) => handler(socket, value, ack),
-                Err(error) => {
-                    tracing::warn!(
-                        target: "sockio_server::socketio",
-                        event = %name,
-                        socket = %socket.id(),
-                        %error,
-                        "event arguments did not deserialize; handler skipped"
-                    );
-                    if let Some(ack) = ack {
-                        let _ = ack.send(
-                            &serde_json::json!({ "error": format!("invalid arguments: {error}") }),
-                        );
-                    }
-                }
-            }
-        });
+    pub(crate) fn start_queue(&self) {
+        self.queue();
     }
 
-    /// Handles every event that has no handler of its own; the arguments
-    /// include the event name first.
-    pub fn on_any<F>(&self, handler: F)
-    where
-        F: Fn(Self, Args, Option<AckSender>) + Send + Sync + 'static,
-    {
-        if let Ok(mut any) = self.0.any_handler.write() {
-            *any = Some(Arc::new(handler));
+    /// Runs the namespace's connect handler for this socket: at once if it
+    /// is sync, else first on the socket's queue.
+    pub(crate) fn run_connect_handler(&self, handler: &BoxedHandler) {
+        let parts = Parts::new(self.clone()).with_auth(self);
+        match self.0.queue.get() {
+            Some(queue) if handler.is_async => {
+                let handler = handler.clone();
+                let socket = self.clone();
+                let job: Job = Box::pin(async move {
+                    let mut job = None;
+                    socket.guard(|| match handler.call(parts) {
+                        Ok(j) => job = j,
+                        Err(error) => socket.refused("connection", &error.to_string()),
+                    });
+                    if let Some(job) = job {
+                        job.await;
+                    }
+                });
+                if queue.try_send(job).is_err() {
+                    self.disconnect();
+                }
+            }
+            _ => self.guard(|| {
+                if let Err(error) = handler.call(parts) {
+                    self.refused("connection", &error.to_string());
+                }
+            }),
         }
+    }
+
+    /// Handles every event that has no handler of its own (take the name
+    /// with the [`Event`](super::Event) extractor).
+    pub fn on_any<M, H: Handler<kind::Event, M>>(&self, handler: H) {
+        let handler = BoxedHandler::new(handler);
+        if handler.is_async {
+            self.queue();
+        }
+        *lock_write(&self.0.any_handler) = Some(handler);
     }
 
     /// Sees every event sent to this socket (directly or by a broadcast)
@@ -322,90 +378,67 @@ impl SocketRef {
     where
         F: Fn(&Self, &Args) + Send + Sync + 'static,
     {
-        if let Ok(mut any) = self.0.any_outgoing.write() {
+        {
+            let mut any = lock_write(&self.0.any_outgoing);
             *any = Some(Arc::new(handler));
             self.0.has_outgoing.store(true, Ordering::Release);
         }
     }
 
     /// Adds a middleware run on each incoming event before its handler, in
-    /// the order added (the arguments include the event name first). A
-    /// refusal drops the event and goes to the [`SocketRef::on_error`]
-    /// handler (or the log).
+    /// the order added, as socket.io's `socket.use` (the arguments include
+    /// the event name first). A refusal drops the event and goes to the
+    /// [`SocketRef::on_error`] handler (or the log).
     pub fn use_middleware<F>(&self, middleware: F)
     where
         F: Fn(&Self, &Args) -> Result<(), String> + Send + Sync + 'static,
     {
-        if let Ok(mut m) = self.0.middlewares.write() {
-            m.push(Arc::new(middleware));
-        }
+        lock_write(&self.0.middlewares).push(Arc::new(middleware));
     }
 
-    /// Runs `handler` when an event middleware refuses an event.
+    /// Runs `handler` when an event is dropped: refused by a middleware,
+    /// or its handler's parameters could not be extracted (values that do
+    /// not fit `Data<T>`). Without it, these go to the log.
     pub fn on_error<F>(&self, handler: F)
     where
         F: Fn(&Self, &str) + Send + Sync + 'static,
     {
-        if let Ok(mut h) = self.0.on_error.write() {
-            *h = Some(Arc::new(handler));
-        }
+        *lock_write(&self.0.on_error) = Some(Arc::new(handler));
     }
 
     /// Runs `handler` when the socket is about to disconnect, while it is
-    /// still in its rooms.
-    pub fn on_disconnecting<F>(&self, handler: F)
-    where
-        F: FnOnce(Self, DisconnectReason) + Send + Sync + 'static,
-    {
-        if let Ok(mut handlers) = self.0.on_disconnecting.lock() {
-            handlers.push(Box::new(handler));
-        }
+    /// still in its rooms (extractors: the socket, the
+    /// [`DisconnectReason`], state, extensions).
+    pub fn on_disconnecting<M, H: Handler<kind::Disconnect, M>>(&self, handler: H) {
+        lock(&self.0.on_disconnecting).push(BoxedHandler::new(handler));
     }
 
-    /// Runs `handler` when the socket disconnects, with the reason.
-    pub fn on_disconnect<F>(&self, handler: F)
-    where
-        F: FnOnce(Self, DisconnectReason) + Send + Sync + 'static,
-    {
-        if let Ok(mut handlers) = self.0.on_disconnect.lock() {
-            handlers.push(Box::new(handler));
-        }
+    /// Runs `handler` when the socket has disconnected (extractors as for
+    /// [`SocketRef::on_disconnecting`]).
+    pub fn on_disconnect<M, H: Handler<kind::Disconnect, M>>(&self, handler: H) {
+        lock(&self.0.on_disconnect).push(BoxedHandler::new(handler));
     }
 
-    /// Emits `event` with one argument. False if the data does not
-    /// serialize or the socket is gone.
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, data: &T) -> bool {
+    /// Emits `event` to this socket with `data` by the argument model: `()`
+    /// no value, a tuple one value per element, any other value one;
+    /// `Bytes` anywhere is binary; [`Args`] as it is.
+    ///
+    /// An error says why nothing was sent: the data does not serialize,
+    /// the socket is disconnected, or the client's send queue is full.
+    pub fn emit(&self, event: &str, data: impl IntoArgs) -> Result<(), EmitError> {
         SocketEmit::new(self.clone()).emit(event, data)
     }
 
-    /// Emits `event` with already-built arguments (any number, binary
-    /// included; the event name is added in front).
-    pub fn emit_args(&self, event: &str, args: Args) -> bool {
-        SocketEmit::new(self.clone()).emit_args(event, args)
-    }
-
-    /// Emits `event` and waits for the client's acknowledgement, at most
-    /// the configured ack timeout.
-    pub async fn emit_with_ack<T: Serialize + ?Sized>(
+    /// Emits `event` and waits for the client's acknowledgement, read as
+    /// `T` by the argument model (`Args` for the values as they came), at
+    /// most the server's ack timeout (see [`SocketRef::timeout`]).
+    pub async fn emit_with_ack<T: FromArgs>(
         &self,
         event: &str,
-        data: &T,
-    ) -> Result<Args, AckError> {
+        data: impl IntoArgs,
+    ) -> Result<T, AckError> {
         SocketEmit::new(self.clone())
             .emit_with_ack(event, data)
-            .await
-    }
-
-    /// Emits `event` with `args` and waits at most `timeout` for the ack.
-    pub async fn emit_args_with_timeout(
-        &self,
-        event: &str,
-        args: Args,
-        timeout: Duration,
-    ) -> Result<Args, AckError> {
-        SocketEmit::new(self.clone())
-            .timeout(timeout)
-            .emit_args_with_ack(event, args)
             .await
     }
 
@@ -435,19 +468,45 @@ impl SocketRef {
     /// Sends an event: with connection state recovery on, through the
     /// adapter so that it gets an offset and is kept for replay (as the
     /// reference does), else straight to the client.
-    pub(crate) fn send_event(&self, args: Args, flags: BroadcastFlags, ack: Option<u64>) -> bool {
+    pub(crate) fn send_event(
+        &self,
+        args: Args,
+        flags: BroadcastFlags,
+        ack: Option<u64>,
+    ) -> Result<(), EmitError> {
         if !self.connected() {
-            return false;
+            return Err(EmitError::Disconnected);
         }
         let mut packet = Packet::event(self.0.ns.nsp.clone(), args);
         packet.id = ack;
         if ack.is_none() && self.0.pid.is_some() {
             let mut opts = BroadcastOptions::to([self.id_arc()]);
             opts.flags = flags;
-            return self.0.ns.adapter.broadcast(packet, opts).is_ok();
+            return self
+                .0
+                .ns
+                .adapter
+                .broadcast(packet, opts)
+                .map_err(EmitError::Adapter);
         }
         self.notify_outgoing(&packet);
-        self.0.client.send_packet_with(&packet, &flags)
+        let sent = self.0.client.send_packet_with(&packet, &flags);
+        self.send_outcome(sent, flags.volatile)
+    }
+
+    /// What a send that returned `sent` means for the caller: a volatile
+    /// packet may be dropped; otherwise the session closed, or cut the
+    /// client for not reading (its queue was full).
+    fn send_outcome(&self, sent: bool, volatile: bool) -> Result<(), EmitError> {
+        if sent || (volatile && !self.0.esock.is_closed()) {
+            Ok(())
+        } else if self.0.esock.close_reason()
+            == Some(sockio_core::engine::CloseReason::SlowConsumer)
+        {
+            Err(EmitError::QueueFull)
+        } else {
+            Err(EmitError::Disconnected)
+        }
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {
@@ -457,14 +516,16 @@ impl SocketRef {
     /// Registers a waiter for ack `id` of this socket.
     pub(crate) fn expect_ack(&self, id: u64) -> oneshot::Receiver<Args> {
         let (tx, rx) = oneshot::channel();
-        if let Ok(mut acks) = self.0.acks.lock() {
+        {
+            let mut acks = lock(&self.0.acks);
             acks.insert(id, AckWaiter::One(tx));
         }
         rx
     }
 
     pub(crate) fn expect_shared_ack(&self, id: u64, sink: &Arc<dyn AckSink>) {
-        if let Ok(mut acks) = self.0.acks.lock() {
+        {
+            let mut acks = lock(&self.0.acks);
             if acks.len() >= ACK_PRUNE_THRESHOLD {
                 acks.retain(|_, w| match w {
                     AckWaiter::One(tx) => !tx.is_closed(),
@@ -476,7 +537,8 @@ impl SocketRef {
     }
 
     pub(crate) fn forget_ack(&self, id: u64) {
-        if let Ok(mut acks) = self.0.acks.lock() {
+        {
+            let mut acks = lock(&self.0.acks);
             acks.remove(&id);
         }
     }
@@ -485,7 +547,7 @@ impl SocketRef {
     /// calls neither answered nor ended (by their timeout, a disconnect,
     /// or their caller dropping them).
     pub fn pending_acks(&self) -> usize {
-        self.0.acks.lock().map_or(0, |a| a.len())
+        lock(&self.0.acks).len()
     }
 
     /// Joins `room`.
@@ -571,9 +633,13 @@ impl SocketRef {
         }
     }
 
-    /// Sends a packet to this socket's client. False once gone.
-    pub(crate) fn send_packet(&self, packet: &Packet) -> bool {
-        self.connected() && self.0.client.send_packet(packet)
+    /// Sends a packet to this socket's client.
+    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+        if !self.connected() {
+            return Err(EmitError::Disconnected);
+        }
+        let sent = self.0.client.send_packet(packet);
+        self.send_outcome(sent, false)
     }
 
     /// Hands a broadcast's frames (encoded once for all receivers) to this
@@ -605,71 +671,25 @@ impl SocketRef {
         }
     }
 
-    /// An event from the client.
+    /// An event from the client: its middlewares and its handler run at
+    /// once when the socket has only sync handlers, else on its queue (the
+    /// handler is looked up when its turn comes, so an async connect
+    /// handler registers handlers before the events behind it run).
     pub(crate) fn dispatch_event(&self, packet: Packet) {
         let id = packet.id;
         let Data::Args(args) = packet.data else {
             return;
         };
-        let Some(name) = args
-            .get(0)
-            .and_then(|n| n.as_string())
-            .map(|n| n.into_owned())
-        else {
-            return;
-        };
-        let middlewares = self
-            .0
-            .middlewares
-            .read()
-            .map(|m| m.clone())
-            .unwrap_or_default();
-        for middleware in middlewares {
-            let mut refusal = None;
-            self.guard(|| refusal = middleware(self, &args).err());
-            if let Some(error) = refusal {
-                self.refused(&name, &error);
-                return;
-            }
-            if !self.connected() {
-                return;
-            }
-        }
-        let handler = self
-            .0
-            .handlers
-            .read()
-            .ok()
-            .and_then(|h| h.get(&name).cloned());
-        let ack = id.map(|id| AckSender::new(self.clone(), id));
-        let socket = self.clone();
-        let job: Box<dyn FnOnce() -> Option<Job> + Send> = match handler {
-            Some(Handler::Sync(handler)) => Box::new(move || {
-                handler(socket, without_event_name(args), ack);
-                None
-            }),
-            Some(Handler::Async(handler)) => {
-                Box::new(move || Some(handler(socket, without_event_name(args), ack)))
-            }
-            None => {
-                let Some(any) = self.0.any_handler.read().ok().and_then(|h| h.clone()) else {
-                    return;
-                };
-                Box::new(move || {
-                    any(socket, args, ack);
-                    None
-                })
-            }
-        };
         match self.0.queue.get() {
-            None => self.guard(move || {
-                // No queue: only synchronous handlers exist.
-                let _ = job();
-            }),
+            None => {
+                // Without a queue only sync handlers exist: nothing to await.
+                let _ = self.run_event(args, id);
+            }
             Some(queue) => {
+                let socket = self.clone();
                 let work: Job = Box::pin(async move {
-                    if let Some(future) = job() {
-                        future.await;
+                    if let Some(job) = socket.run_event(args, id) {
+                        job.await;
                     }
                 });
                 if queue.try_send(work).is_err() {
@@ -684,16 +704,51 @@ impl SocketRef {
         }
     }
 
+    /// Runs an event's middlewares and its handler; the future of an async
+    /// handler is returned to be awaited.
+    fn run_event(&self, args: Args, id: Option<u64>) -> Option<Job> {
+        let name = args.event_name()?.into_owned();
+        if !self.connected() {
+            return None;
+        }
+        let middlewares = lock_read(&self.0.middlewares).clone();
+        for middleware in middlewares {
+            let mut refusal = None;
+            self.guard(|| refusal = middleware(self, &args).err());
+            if let Some(error) = refusal {
+                self.refused(&name, &error);
+                return None;
+            }
+            if !self.connected() {
+                return None;
+            }
+        }
+        let handler = lock_read(&self.0.handlers)
+            .get(&name)
+            .cloned()
+            .or_else(|| lock_read(&self.0.any_handler).clone())?;
+        let mut parts = Parts::new(self.clone());
+        parts.args = without_event_name(args);
+        parts.event = Some(name.clone());
+        parts.ack = id.map(|id| AckSender::new(self.clone(), id));
+        let mut job = None;
+        self.guard(|| match handler.call(parts) {
+            Ok(j) => job = j,
+            Err(error) => self.refused(&name, &error.to_string()),
+        });
+        job
+    }
+
     fn refused(&self, event: &str, error: &str) {
-        let handler = self.0.on_error.read().ok().and_then(|h| h.clone());
+        let handler = lock_read(&self.0.on_error).clone();
         match handler {
             Some(handler) => self.guard(|| handler(self, error)),
-            None => tracing::debug!(
+            None => tracing::warn!(
                 target: "sockio_server::socketio",
                 socket = %self.id(),
                 %event,
                 %error,
-                "event refused by a middleware"
+                "event dropped"
             ),
         }
     }
@@ -718,7 +773,7 @@ impl SocketRef {
         let (Some(id), Some(args)) = (packet.id, packet.args()) else {
             return;
         };
-        let waiter = self.0.acks.lock().ok().and_then(|mut a| a.remove(&id));
+        let waiter = Some(lock(&self.0.acks)).and_then(|mut a| a.remove(&id));
         match waiter {
             Some(AckWaiter::One(tx)) => {
                 let _ = tx.send(args.clone());
@@ -734,16 +789,34 @@ impl SocketRef {
 
     /// Runs (once: they are taken) the `disconnecting` or `disconnect`
     /// handlers; a panicking one does not stop the others.
-    fn run_lifecycle(&self, handlers: &Mutex<Vec<LifecycleHandler>>, reason: DisconnectReason) {
-        let handlers = handlers
-            .lock()
-            .map(|mut h| std::mem::take(&mut *h))
-            .unwrap_or_default();
+    fn run_lifecycle(&self, handlers: &Mutex<Vec<BoxedHandler>>, reason: DisconnectReason) {
+        let handlers = std::mem::take(&mut *lock(handlers));
         for handler in handlers {
-            let socket = self.clone();
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                handler(socket, reason);
-            }));
+            let mut parts = Parts::new(self.clone());
+            parts.reason = Some(reason);
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(parts)));
+            match outcome {
+                Ok(Ok(Some(job))) => match tokio::runtime::Handle::try_current() {
+                    Ok(rt) => {
+                        rt.spawn(async move {
+                            let _ = queue::CatchUnwind(job).await;
+                        });
+                    }
+                    Err(_) => tracing::warn!(
+                        target: "sockio_server::socketio",
+                        socket = %self.id(),
+                        "an async disconnect handler could not run: no tokio runtime"
+                    ),
+                },
+                Ok(Ok(None)) | Err(_) => {}
+                Ok(Err(error)) => tracing::warn!(
+                    target: "sockio_server::socketio",
+                    socket = %self.id(),
+                    %error,
+                    "disconnect handler skipped"
+                ),
+            }
         }
     }
 
@@ -767,13 +840,9 @@ impl SocketRef {
         }
         let left = self.0.ns.remove(self);
         self.0.connected.store(false, Ordering::Release);
-        if let Ok(mut acks) = self.0.acks.lock() {
-            acks.clear();
-        }
+        lock(&self.0.acks).clear();
         self.run_lifecycle(&self.0.on_disconnect, reason);
-        if let Ok(mut h) = self.0.handlers.write() {
-            h.clear();
-        }
+        lock_write(&self.0.handlers).clear();
         if left == 0
             && self.0.ns.dynamic
             && let Some(io) = self.io_inner()
@@ -793,25 +862,6 @@ impl Drop for PendingAck<'_> {
     fn drop(&mut self) {
         self.socket.forget_ack(self.id);
     }
-}
-
-/// The arguments of event `event` carrying `data` as its one argument.
-pub(crate) fn event_args<T: Serialize + ?Sized>(
-    event: &str,
-    data: &T,
-) -> Result<Args, sockio_core::socket::JsonError> {
-    let mut args = Args::event(event);
-    args.push(data)?;
-    Ok(args)
-}
-
-/// `args` with `event` put in front.
-pub(crate) fn with_event_name(event: &str, args: Args) -> Args {
-    let (raw, attachments) = args.into_parts();
-    let mut all = Vec::with_capacity(raw.len() + 1);
-    all.push(RawJson::string(event));
-    all.extend(raw);
-    Args::from_parts(all, attachments)
 }
 
 /// The arguments of an event without its name (placeholders keep their

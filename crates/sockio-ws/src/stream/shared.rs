@@ -96,7 +96,11 @@ impl Shared {
     pub(crate) fn terminate(&self, frame: Option<CloseFrame>) -> bool {
         let first = !self.terminated.swap(true, Ordering::AcqRel);
         if first {
-            if let Ok(mut slot) = self.terminate_frame.lock() {
+            {
+                let mut slot = self
+                    .terminate_frame
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
                 *slot = frame;
             }
             // The writer may be blocked on a peer that does not read.
@@ -108,7 +112,10 @@ impl Shared {
 
     /// The close frame given to [`Shared::terminate`].
     pub(crate) fn take_terminate_frame(&self) -> Option<CloseFrame> {
-        self.terminate_frame.lock().ok()?.take()
+        self.terminate_frame
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     pub(crate) fn is_terminated(&self) -> bool {
@@ -179,14 +186,15 @@ impl Shared {
     }
 
     fn update(&self, f: impl FnOnce(&mut State)) {
-        if let Ok(mut s) = self.state.lock() {
+        {
+            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
             f(&mut s);
         }
         self.changed.notify_waiters();
     }
 
     fn get(&self) -> State {
-        self.state.lock().map(|s| *s).unwrap_or_default()
+        *self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) fn set_close_sent(&self) {
