@@ -1,6 +1,6 @@
 //! Acknowledgements, both ways.
 
-use sockio_core::socket::{Args, IntoArgs, Packet};
+use sockio_core::socket::{Args, IntoArgs};
 
 use super::errors::{BroadcastAckError, EmitError};
 use super::socket::SocketRef;
@@ -23,8 +23,7 @@ impl AckSender {
     /// one per element, any other value one; `Bytes` anywhere is binary.
     pub fn send(self, data: impl IntoArgs) -> Result<(), EmitError> {
         let args = data.into_args().map_err(EmitError::Serialize)?;
-        let packet = Packet::ack(self.socket.nsp_str(), self.id, args);
-        self.socket.send_packet(&packet)
+        self.socket.send_ack(self.id, args)
     }
 }
 

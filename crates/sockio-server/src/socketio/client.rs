@@ -2,25 +2,27 @@
 //! (one per namespace it joined), and the glue that feeds it Engine.IO's
 //! events.
 
-use crate::sync::lock;
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use bytes::Bytes;
 use sockio_core::adapter::BroadcastFlags;
 use sockio_core::engine::{CloseReason, Str};
-use sockio_core::socket::{
-    Data, DecodeError, Decoder, Encoded, Packet, PacketKind, Parser, RawJson,
+use sockio_core::socket::connection::{
+    Connection, ConnectionConfig, ConnectionError, DisconnectReason as LeftBecause, Event,
+    StateError,
 };
+use sockio_core::socket::{Args, Encoded, Packet, Parser, RawJson, Recovery};
 
 use super::IoInner;
+use super::errors::EmitError;
 use super::namespace::Namespace;
 use super::reason::DisconnectReason;
 use super::socket::SocketRef;
 use crate::engine::{EngineHandler, EngineSocket, SendFlags, SharedPacket};
+use crate::sync::lock;
 
 /// Where the Engine.IO handler finds the server; emptied by `close` so that
 /// the server and its engine do not keep each other alive.
@@ -38,178 +40,256 @@ impl EngineGlue {
 impl EngineHandler for EngineGlue {
     fn on_open(&self, socket: &EngineSocket) {
         let Some(io) = self.io() else { return };
+        let config = ConnectionConfig::default()
+            .decoder(io.config.decoder.clone())
+            .connect_timeout(io.config.connect_timeout)
+            .max_namespaces(io.config.max_namespaces_per_client);
         let client = Arc::new(Client {
             esock: socket.clone(),
             io: Arc::downgrade(&io),
             parser: io.config.decoder.parser,
-            decoder: Mutex::new(Decoder::new(io.config.decoder.clone())),
+            conn: Mutex::new(Driven {
+                conn: Connection::new(
+                    sockio_core::socket::connection::Role::Server,
+                    config,
+                    crate::engine::now(),
+                ),
+                deadline: None,
+            }),
             sockets: Mutex::new(HashMap::new()),
-            connecting: Mutex::default(),
-            connected_once: AtomicBool::new(false),
-            connect_by: crate::engine::now() + io.config.connect_timeout,
-            deadline_set: AtomicBool::new(true),
         });
-        // A client that joins no namespace in time is dropped, on the
-        // session's own timer: nothing outlives the session for it.
-        socket.set_deadline(Some(client.connect_by));
-        {
-            let mut clients = lock(&io.clients);
-            clients.insert(Arc::from(socket.sid()), client);
-        }
+        lock(&io.clients).insert(Arc::from(socket.sid()), client.clone());
+        // The connect timeout runs on the session's own timer: nothing
+        // outlives the session for it.
+        client.drive(&BroadcastFlags::default(), |_, _| ());
     }
 
     fn on_message(&self, socket: &EngineSocket, text: Str) {
         if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
-            let decoded = client.decode(|d, now| d.decode_text_at(&text, now));
-            client.handle(decoded);
+            client.receive(|c, now| c.conn.handle_text(&text, now));
         }
     }
 
     fn on_binary(&self, socket: &EngineSocket, data: Bytes) {
         if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
-            let decoded = client.decode(|d, now| d.decode_binary_at(data, now));
-            client.handle(decoded);
+            client.receive(|c, now| c.conn.handle_binary(data, now));
         }
     }
 
-    /// A binary packet's attachments may be overdue (a packet that waited
-    /// longer than the decoder's `attachment_timeout` closes the
-    /// connection), or the connect timeout may have passed with no
-    /// namespace joined (the connection is closed).
+    /// The connection's deadline: acks past theirs, a binary packet whose
+    /// attachments are overdue (the connection closes), or no namespace
+    /// joined by the connect timeout (the connection closes).
     fn on_deadline(&self, socket: &EngineSocket) {
         if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
-            let expired = client.decode(|d, now| d.expire(now).map(|()| None));
-            client.handle(expired);
-            if !client.connected_once.load(Ordering::Acquire)
-                && crate::engine::now() >= client.connect_by
-            {
-                client.esock.close();
-            }
+            client.receive(|c, now| {
+                // The session cleared the deadline that fired.
+                c.deadline = None;
+                c.conn.handle_timeout(now)
+            });
         }
     }
 
     fn on_close(&self, socket: &EngineSocket, reason: CloseReason) {
         let Some(io) = self.io() else { return };
-        let client = io
-            .clients
-            .lock()
-            .ok()
-            .and_then(|mut c| c.remove(socket.sid()));
+        let client = lock(&io.clients).remove(socket.sid());
         if let Some(client) = client {
+            client.drive(&BroadcastFlags::default(), |c, _| c.conn.close(reason));
             client.closed(DisconnectReason::from_engine(reason));
         }
     }
+}
+
+/// The connection state machine and the deadline last given to the
+/// session for it.
+pub(crate) struct Driven {
+    pub(crate) conn: Connection,
+    deadline: Option<Instant>,
 }
 
 pub(crate) struct Client {
     pub(crate) esock: EngineSocket,
     io: std::sync::Weak<IoInner>,
     parser: Parser,
-    decoder: Mutex<Decoder>,
+    /// The Socket.IO connection (sockio-core's sans-IO machine): decoding,
+    /// namespaces joined, ack ids and deadlines, the connect timeout. Held
+    /// while its output is handed to the session, so packets keep their
+    /// order.
+    conn: Mutex<Driven>,
     sockets: Mutex<HashMap<String, SocketRef>>,
-    /// Namespaces with a CONNECT being handled.
-    connecting: Mutex<std::collections::HashSet<String>>,
-    connected_once: AtomicBool,
-    /// When the client must have joined a namespace (the connect timeout).
-    connect_by: Instant,
-    /// The session's deadline is set (a binary packet awaits attachments,
-    /// or no namespace is joined yet).
-    deadline_set: AtomicBool,
 }
 
 impl Client {
-    fn lock_decoder(&self) -> std::sync::MutexGuard<'_, Decoder> {
-        self.decoder.lock().unwrap_or_else(|e| e.into_inner())
+    /// Runs `step` on the connection at the session's time, hands what it
+    /// queued to the session (the first message with `flags`: a volatile
+    /// packet is dropped whole), points the session's deadline at the
+    /// connection's next one, then handles what happened. Returns the
+    /// step's result and whether everything queued was taken.
+    pub(crate) fn drive<R>(
+        self: &Arc<Self>,
+        flags: &BroadcastFlags,
+        step: impl FnOnce(&mut Driven, Instant) -> R,
+    ) -> (R, bool) {
+        let mut events = Vec::new();
+        let (result, sent) = {
+            let mut driven = lock(&self.conn);
+            let result = step(&mut driven, crate::engine::now());
+            let sent = send_each(
+                std::iter::from_fn(|| driven.conn.poll_transmit()),
+                flags,
+                |message, flags| self.esock.send_with(message, flags),
+            );
+            // Whatever a refused send left behind goes: the session is
+            // closed, or it was a volatile packet.
+            while driven.conn.poll_transmit().is_some() {}
+            while let Some(event) = driven.conn.poll_event() {
+                events.push(event);
+            }
+            let deadline = driven.conn.poll_timeout();
+            if deadline != driven.deadline {
+                driven.deadline = deadline;
+                self.esock.set_deadline(deadline);
+            }
+            (result, sent)
+        };
+        for event in events {
+            self.handle(event);
+        }
+        (result, sent)
     }
 
-    /// Runs the decoder at the session's time, then points the session's
-    /// deadline at the attachments the decoder waits for, if any, so that
-    /// they cannot be held back for ever.
-    fn decode(
-        &self,
-        step: impl FnOnce(&mut Decoder, Instant) -> Result<Option<Packet>, DecodeError>,
-    ) -> Result<Option<Packet>, DecodeError> {
-        let (decoded, deadline) = {
-            let mut decoder = self.lock_decoder();
-            let decoded = step(&mut decoder, crate::engine::now());
-            (decoded, decoder.deadline())
-        };
-        let deadline = match (deadline, self.connect_deadline()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        let was_set = self.deadline_set.swap(deadline.is_some(), Ordering::AcqRel);
-        if was_set || deadline.is_some() {
+    /// Feeds input to the connection; a protocol error closes the
+    /// connection (1008 on a WebSocket), the connect timeout closes it
+    /// plainly.
+    fn receive(
+        self: &Arc<Self>,
+        step: impl FnOnce(&mut Driven, Instant) -> Result<(), ConnectionError>,
+    ) {
+        let (result, _) = self.drive(&BroadcastFlags::default(), |driven, now| step(driven, now));
+        match result {
+            Ok(()) => {}
+            Err(ConnectionError::ConnectTimeout) => self.esock.close(),
+            Err(_) => self.esock.close_for_violation(),
+        }
+    }
+
+    /// Handles what the connection reported.
+    fn handle(self: &Arc<Self>, event: Event) {
+        match event {
+            Event::ConnectRequest {
+                nsp,
+                auth,
+                recovery,
+            } => run_now_or_spawn(self.clone().join(nsp, auth, recovery)),
+            Event::Event { nsp, args, id } => {
+                if let Some(socket) = self.socket(&nsp) {
+                    socket.dispatch_event(args, id);
+                }
+            }
+            Event::Ack { nsp, id, args } => {
+                if let Some(socket) = self.socket(&nsp) {
+                    socket.dispatch_ack(id, args);
+                }
+            }
+            Event::AckTimedOut { nsp, id } => {
+                if let Some(socket) = self.socket(&nsp) {
+                    socket.ack_timed_out(id);
+                }
+            }
+            Event::Disconnected {
+                nsp,
+                reason: LeftBecause::Peer,
+                ..
+            } => {
+                if let Some(socket) = self.forget(&nsp) {
+                    socket.closed(DisconnectReason::ClientNamespaceDisconnect);
+                }
+            }
+            // Server-side leaving and closing are handled where they
+            // start; the client role's events do not happen here.
+            _ => {}
+        }
+    }
+
+    /// Emits on `nsp` (`ack`: with this id, awaited until `deadline`).
+    pub(crate) fn emit(
+        self: &Arc<Self>,
+        nsp: &str,
+        args: Args,
+        flags: &BroadcastFlags,
+        ack: Option<(u64, Instant)>,
+    ) -> Result<(), EmitError> {
+        let (result, sent) = self.drive(flags, |d, _| match ack {
+            Some((id, deadline)) => d.conn.emit_with_ack_id(nsp, args, id, Some(deadline)),
+            None => d.conn.emit(nsp, args),
+        });
+        self.outcome(&result, sent, flags.volatile)
+    }
+
+    /// Answers event `id` of `nsp`.
+    pub(crate) fn ack(self: &Arc<Self>, nsp: &str, id: u64, args: Args) -> Result<(), EmitError> {
+        let (result, sent) =
+            self.drive(&BroadcastFlags::default(), |d, _| d.conn.ack(nsp, id, args));
+        self.outcome(&result, sent, false)
+    }
+
+    /// Awaits ack `id` of `nsp` (sent in a broadcast's shared frames)
+    /// until `deadline`.
+    pub(crate) fn expect_ack(self: &Arc<Self>, nsp: &str, id: u64, deadline: Instant) -> bool {
+        lock(&self.conn)
+            .conn
+            .expect_ack(nsp, id, Some(deadline))
+            .is_ok()
+            && self.sync_deadline()
+    }
+
+    /// Stops awaiting ack `id` of `nsp`.
+    pub(crate) fn cancel_ack(&self, nsp: &str, id: u64) {
+        lock(&self.conn).conn.cancel_ack(nsp, id);
+    }
+
+    /// Points the session's deadline at the connection's next one.
+    fn sync_deadline(&self) -> bool {
+        let mut driven = lock(&self.conn);
+        let deadline = driven.conn.poll_timeout();
+        if deadline != driven.deadline {
+            driven.deadline = deadline;
             self.esock.set_deadline(deadline);
         }
-        decoded
+        true
     }
 
-    /// The connect timeout's deadline, until a namespace is joined.
-    fn connect_deadline(&self) -> Option<Instant> {
-        (!self.connected_once.load(Ordering::Acquire)).then_some(self.connect_by)
+    /// What a step that queued a packet means for the caller.
+    fn outcome(
+        &self,
+        result: &Result<(), StateError>,
+        sent: bool,
+        volatile: bool,
+    ) -> Result<(), EmitError> {
+        match result {
+            Err(StateError::InvalidEventName) => Err(EmitError::ReservedEvent),
+            Err(_) => Err(EmitError::Disconnected),
+            Ok(()) if sent || (volatile && !self.esock.is_closed()) => Ok(()),
+            Ok(()) if self.esock.close_reason() == Some(CloseReason::SlowConsumer) => {
+                Err(EmitError::QueueFull)
+            }
+            Ok(()) => Err(EmitError::Disconnected),
+        }
+    }
+
+    /// Leaves `nsp` from the server's side: DISCONNECT is sent.
+    pub(crate) fn leave(self: &Arc<Self>, nsp: &str) {
+        self.drive(&BroadcastFlags::default(), |d, _| {
+            let _ = d.conn.disconnect(nsp);
+        });
     }
 
     fn socket(&self, nsp: &str) -> Option<SocketRef> {
         lock(&self.sockets).get(nsp).cloned()
     }
 
-    fn socket_count(&self) -> usize {
-        lock(&self.sockets).len()
-    }
-
     /// Forgets the socket of `nsp` (it disconnected).
     pub(crate) fn forget(&self, nsp: &str) -> Option<SocketRef> {
         lock(&self.sockets).remove(nsp)
-    }
-
-    /// Handles one decoded message. Anything the reference would not accept
-    /// (undecodable data, a packet for a namespace not joined, a reserved
-    /// event name) closes the connection.
-    fn handle(self: &Arc<Self>, decoded: Result<Option<Packet>, sockio_core::socket::DecodeError>) {
-        let packet = match decoded {
-            Ok(Some(packet)) => packet,
-            Ok(None) => return,
-            Err(_) => {
-                self.esock.close_for_violation();
-                return;
-            }
-        };
-        match packet.kind {
-            PacketKind::Connect => run_now_or_spawn(self.clone().connect(packet)),
-            PacketKind::Disconnect => {
-                if let Some(socket) = self.forget(&packet.nsp) {
-                    socket.closed(DisconnectReason::ClientNamespaceDisconnect);
-                }
-            }
-            PacketKind::Event | PacketKind::BinaryEvent => match self.socket(&packet.nsp) {
-                Some(socket) => socket.dispatch_event(packet),
-                None => self.esock.close_for_violation(),
-            },
-            PacketKind::Ack | PacketKind::BinaryAck => match self.socket(&packet.nsp) {
-                Some(socket) => socket.dispatch_ack(&packet),
-                None => self.esock.close_for_violation(),
-            },
-            PacketKind::ConnectError => self.esock.close_for_violation(),
-        }
-    }
-
-    /// A CONNECT. A second one for a namespace the client is connected or
-    /// connecting to is ignored (the reference closes the whole connection;
-    /// ignoring it harms no other namespace, as RELIABILITY case 30 asks).
-    async fn connect(self: Arc<Self>, packet: Packet) {
-        let nsp = packet.nsp.to_string();
-        {
-            let mut connecting = self.connecting.lock().unwrap_or_else(|e| e.into_inner());
-            if self.socket(&nsp).is_some() || !connecting.insert(nsp.clone()) {
-                return;
-            }
-        }
-        self.clone().join(packet).await;
-        self.connecting
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&nsp);
     }
 
     /// Finds the namespace (creating a dynamic one), restores the session
@@ -218,38 +298,30 @@ impl Client {
     /// Ready at once with the in-memory adapter and synchronous
     /// middlewares; a remote adapter or an asynchronous middleware may
     /// make it wait.
-    async fn join(self: Arc<Self>, packet: Packet) {
-        let nsp = &*packet.nsp;
+    async fn join(self: Arc<Self>, nsp: Str, auth: Option<RawJson>, recovery: Option<Recovery>) {
         let Some(io) = self.io.upgrade() else { return };
-        let auth = match &packet.data {
-            Data::Value(auth) => auth.clone(),
-            _ => RawJson::new("{}").unwrap_or_else(|_| RawJson::string("")),
-        };
-        // Checked before anything is created for the name. This namespace
-        // is among those connecting.
-        let joined = self.socket_count() + lock(&self.connecting).len();
-        if joined > io.config.max_namespaces_per_client {
-            self.send_packet(&Packet::connect_error(
-                packet.nsp.clone(),
-                "Too many namespaces",
-                None,
-            ));
-            return;
-        }
-        let Some(ns) = io.namespace_for(nsp, &auth) else {
-            self.send_packet(&Packet::connect_error(
-                packet.nsp.clone(),
-                "Invalid namespace",
-                None,
-            ));
+        let auth =
+            auth.unwrap_or_else(|| RawJson::new("{}").unwrap_or_else(|_| RawJson::string("")));
+        // The connection checked the client's namespace cap before this.
+        let Some(ns) = io.namespace_for(&nsp, &auth) else {
+            self.refuse(&nsp, "Invalid namespace", None);
             return;
         };
         // A dynamic child made for this client goes again if the client does
         // not end up in it (refused, or gone before joining).
-        let joined = self.clone().admit_and_join(&io, &ns, packet, auth).await;
+        let joined = self
+            .clone()
+            .admit_and_join(&io, &ns, &nsp, auth, recovery)
+            .await;
         if !joined {
             io.namespace_emptied(&ns);
         }
+    }
+
+    fn refuse(self: &Arc<Self>, nsp: &str, message: &str, data: Option<&RawJson>) {
+        self.drive(&BroadcastFlags::default(), |d, _| {
+            let _ = d.conn.refuse(nsp, message, data);
+        });
     }
 
     /// The rest of [`Client::join`] once the namespace is found; true if the
@@ -258,12 +330,12 @@ impl Client {
         self: Arc<Self>,
         io: &Arc<IoInner>,
         ns: &Arc<Namespace>,
-        packet: Packet,
+        nsp: &str,
         auth: RawJson,
+        recovery: Option<Recovery>,
     ) -> bool {
-        let nsp = &*packet.nsp;
         let mut restored = None;
-        if let (Some(_), Some(recovery)) = (&io.config.recovery, packet.recovery()) {
+        if let (Some(_), Some(recovery)) = (&io.config.recovery, recovery) {
             restored = ns
                 .adapter
                 .restore_session(&recovery.pid, &recovery.offset)
@@ -295,57 +367,36 @@ impl Client {
             return false;
         }
         if let Err(refusal) = admitted {
-            self.send_packet(&Packet::connect_error(
-                packet.nsp.clone(),
-                &refusal.message,
-                refusal.data.as_ref(),
-            ));
+            self.refuse(nsp, &refusal.message, refusal.data.as_ref());
             return false;
         }
-        if !self.connected_once.swap(true, Ordering::AcqRel) {
-            // The connect timeout no longer applies: the session's deadline
-            // is the decoder's again.
-            let _ = self.decode(|_, _| Ok(None));
-        }
-        {
-            let mut sockets = lock(&self.sockets);
-            sockets.insert(nsp.to_owned(), socket.clone());
-        }
+        lock(&self.sockets).insert(nsp.to_owned(), socket.clone());
         // In the namespace before the client hears it is connected: a
         // broadcast that follows the CONNECT reply reaches it.
         ns.insert(&socket);
         io.keep_namespace(ns);
-        if let Some(restored) = restored {
-            socket.join_all(restored.session.rooms.iter().map(|r| r.to_string()));
-            // Before the CONNECT reply, as the reference does: the client
-            // holds them and delivers them before its `connect` event.
-            for args in restored.missed {
-                self.send_packet(&Packet::event(packet.nsp.clone(), args));
+        let missed = match restored {
+            Some(restored) => {
+                socket.join_all(restored.session.rooms.iter().map(|r| r.to_string()));
+                restored.missed
             }
-        }
+            None => Vec::new(),
+        };
         ns.prepare(&socket);
-        self.send_packet(&Packet::connect_ok(
-            packet.nsp.clone(),
-            socket.id(),
-            socket.pid(),
-        ));
+        // The events missed go before the CONNECT reply, as the reference
+        // sends them: the client delivers them before its `connect` event.
+        let (accepted, _) = self.drive(&BroadcastFlags::default(), |d, _| {
+            d.conn
+                .accept_recovered(nsp, socket.id(), socket.pid(), missed)
+        });
+        if accepted.is_err() {
+            // The connection closed while the middlewares ran.
+            lock(&self.sockets).remove(nsp);
+            ns.remove(&socket);
+            return false;
+        }
         ns.connected(&socket);
         true
-    }
-
-    /// Encodes and sends a packet to this client.
-    pub(crate) fn send_packet(&self, packet: &Packet) -> bool {
-        self.send_packet_with(packet, &BroadcastFlags::default())
-    }
-
-    /// Encodes and sends a packet with flags: a volatile packet the
-    /// transport cannot take right now is dropped whole.
-    pub(crate) fn send_packet_with(&self, packet: &Packet, flags: &BroadcastFlags) -> bool {
-        send_each(
-            engine_messages(self.parser, packet),
-            flags,
-            |message, flags| self.esock.send_with(message, flags),
-        )
     }
 
     /// The parser this client speaks.
@@ -356,11 +407,7 @@ impl Client {
     /// Disconnects every socket of this client from its namespace, then
     /// closes the connection (`disconnect(true)`).
     pub(crate) fn close_all(&self) {
-        let sockets: Vec<SocketRef> = self
-            .sockets
-            .lock()
-            .map(|s| s.values().cloned().collect())
-            .unwrap_or_default();
+        let sockets: Vec<SocketRef> = lock(&self.sockets).values().cloned().collect();
         for socket in sockets {
             socket.disconnect();
         }
@@ -369,11 +416,7 @@ impl Client {
 
     /// The transport closed: every socket disconnects with its reason.
     fn closed(&self, reason: DisconnectReason) {
-        let sockets: Vec<SocketRef> = self
-            .sockets
-            .lock()
-            .map(|mut s| s.drain().map(|(_, v)| v).collect())
-            .unwrap_or_default();
+        let sockets: Vec<SocketRef> = lock(&self.sockets).drain().map(|(_, v)| v).collect();
         for socket in sockets {
             socket.closed(reason);
         }

@@ -79,13 +79,15 @@ impl SocketEmit {
             socket: &socket,
             id,
         };
+        // The connection keeps the deadline (on the session's timer): no
+        // timer per emit.
+        let deadline = crate::engine::now() + timeout;
         socket
-            .send_event(args, self.flags, Some(id))
+            .send_event(args, self.flags, Some((id, deadline)))
             .map_err(AckError::Emit)?;
-        match tokio::time::timeout(timeout, rx).await {
-            Ok(Ok(args)) => Ok(args),
-            Ok(Err(_)) => Err(AckError::Disconnected),
-            Err(_) => Err(AckError::Timeout),
+        match rx.await {
+            Ok(answer) => answer,
+            Err(_) => Err(AckError::Disconnected),
         }
     }
 }

@@ -12,6 +12,11 @@ pub enum EmitError {
     /// The arguments do not serialize.
     #[error("the arguments do not serialize")]
     Serialize(#[source] JsonError),
+    /// The event name is one socket.io reserves (`connect`,
+    /// `connect_error`, `disconnect`, `disconnecting`, `newListener`,
+    /// `removeListener`): the client would take it for its own.
+    #[error("reserved event name")]
+    ReservedEvent,
     /// The socket is disconnected (or disconnecting).
     #[error("the socket is disconnected")]
     Disconnected,

@@ -301,8 +301,16 @@ impl LocalSockets for Namespace {
         let targets = self.lookup(sids);
         let mut encoded = SharedFrames::default();
         let mut reached = 0;
+        let timeout = flags.timeout.unwrap_or_else(|| {
+            self.io
+                .upgrade()
+                .map_or(std::time::Duration::from_secs(30), |io| {
+                    io.config.ack_timeout
+                })
+        });
+        let deadline = crate::engine::now() + timeout;
         for socket in targets {
-            socket.expect_shared_ack(id, acks);
+            socket.expect_shared_ack(id, acks, deadline);
             if socket.deliver_shared(&mut encoded, packet, flags) {
                 reached += 1;
             } else {

@@ -4,12 +4,12 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sockio_core::adapter::{AckSink, BroadcastFlags, BroadcastOptions, PersistedSession, SocketId};
-use sockio_core::socket::{Args, Data, DataError, FromArgs, IntoArgs, JsonError, Packet, RawJson};
+use sockio_core::socket::{Args, DataError, FromArgs, IntoArgs, JsonError, Packet, RawJson};
 use tokio::sync::oneshot;
 
 use super::ack::AckSender;
@@ -29,14 +29,10 @@ type OutgoingHandler = Arc<dyn Fn(&SocketRef, &Args) + Send + Sync>;
 type PacketMiddleware = Arc<dyn Fn(&SocketRef, &Args) -> Result<(), String> + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(&SocketRef, &str) + Send + Sync>;
 
-/// Pending acknowledgements above this count are checked for abandoned
-/// broadcast entries whenever another is added.
-const ACK_PRUNE_THRESHOLD: usize = 256;
-
 /// Who waits for an acknowledgement.
 enum AckWaiter {
     /// One `emit_with_ack` on this socket.
-    One(oneshot::Sender<Args>),
+    One(oneshot::Sender<Result<Args, AckError>>),
     /// A broadcast gathering the answers of many sockets (weak: once it
     /// gave up, its entries are dead).
     Many(Weak<dyn AckSink>),
@@ -212,10 +208,6 @@ impl SocketRef {
     /// The namespace name.
     pub fn nsp(&self) -> &str {
         &self.0.ns.name
-    }
-
-    pub(crate) fn nsp_str(&self) -> sockio_core::engine::Str {
-        self.0.ns.nsp.clone()
     }
 
     /// What the client sent when it connected.
@@ -472,16 +464,15 @@ impl SocketRef {
         &self,
         args: Args,
         flags: BroadcastFlags,
-        ack: Option<u64>,
+        ack: Option<(u64, Instant)>,
     ) -> Result<(), EmitError> {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        let mut packet = Packet::event(self.0.ns.nsp.clone(), args);
-        packet.id = ack;
         if ack.is_none() && self.0.pid.is_some() {
             let mut opts = BroadcastOptions::to([self.id_arc()]);
             opts.flags = flags;
+            let packet = Packet::event(self.0.ns.nsp.clone(), args);
             return self
                 .0
                 .ns
@@ -489,24 +480,8 @@ impl SocketRef {
                 .broadcast(packet, opts)
                 .map_err(EmitError::Adapter);
         }
-        self.notify_outgoing(&packet);
-        let sent = self.0.client.send_packet_with(&packet, &flags);
-        self.send_outcome(sent, flags.volatile)
-    }
-
-    /// What a send that returned `sent` means for the caller: a volatile
-    /// packet may be dropped; otherwise the session closed, or cut the
-    /// client for not reading (its queue was full).
-    fn send_outcome(&self, sent: bool, volatile: bool) -> Result<(), EmitError> {
-        if sent || (volatile && !self.0.esock.is_closed()) {
-            Ok(())
-        } else if self.0.esock.close_reason()
-            == Some(sockio_core::engine::CloseReason::SlowConsumer)
-        {
-            Err(EmitError::QueueFull)
-        } else {
-            Err(EmitError::Disconnected)
-        }
+        self.notify_outgoing(&args);
+        self.0.client.emit(self.nsp(), args, &flags, ack)
     }
 
     pub(crate) fn next_ack_id(&self) -> u64 {
@@ -514,33 +489,35 @@ impl SocketRef {
     }
 
     /// Registers a waiter for ack `id` of this socket.
-    pub(crate) fn expect_ack(&self, id: u64) -> oneshot::Receiver<Args> {
+    pub(crate) fn expect_ack(&self, id: u64) -> oneshot::Receiver<Result<Args, AckError>> {
         let (tx, rx) = oneshot::channel();
-        {
-            let mut acks = lock(&self.0.acks);
-            acks.insert(id, AckWaiter::One(tx));
-        }
+        lock(&self.0.acks).insert(id, AckWaiter::One(tx));
         rx
     }
 
-    pub(crate) fn expect_shared_ack(&self, id: u64, sink: &Arc<dyn AckSink>) {
-        {
-            let mut acks = lock(&self.0.acks);
-            if acks.len() >= ACK_PRUNE_THRESHOLD {
-                acks.retain(|_, w| match w {
-                    AckWaiter::One(tx) => !tx.is_closed(),
-                    AckWaiter::Many(sink) => sink.strong_count() > 0,
-                });
-            }
-            acks.insert(id, AckWaiter::Many(Arc::downgrade(sink)));
+    /// Registers a broadcast's gatherer for ack `id` of this socket, due by
+    /// `deadline`.
+    pub(crate) fn expect_shared_ack(&self, id: u64, sink: &Arc<dyn AckSink>, deadline: Instant) {
+        lock(&self.0.acks).insert(id, AckWaiter::Many(Arc::downgrade(sink)));
+        if !self.0.client.expect_ack(self.nsp(), id, deadline) {
+            lock(&self.0.acks).remove(&id);
         }
     }
 
+    /// Stops waiting for ack `id` (its waiter went away).
     pub(crate) fn forget_ack(&self, id: u64) {
-        {
-            let mut acks = lock(&self.0.acks);
-            acks.remove(&id);
+        if lock(&self.0.acks).remove(&id).is_some() {
+            self.0.client.cancel_ack(self.nsp(), id);
         }
+    }
+
+    /// Ack `id` did not come by its deadline.
+    pub(crate) fn ack_timed_out(&self, id: u64) {
+        let waiter = lock(&self.0.acks).remove(&id);
+        if let Some(AckWaiter::One(tx)) = waiter {
+            let _ = tx.send(Err(AckError::Timeout));
+        }
+        // A broadcast's gatherer ends by its own timeout.
     }
 
     /// How many acknowledgements this socket waits for: `emit_with_ack`
@@ -625,21 +602,18 @@ impl SocketRef {
         if close {
             self.0.client.close_all();
         } else {
-            self.0
-                .client
-                .send_packet(&Packet::disconnect(self.0.ns.nsp.clone()));
+            self.0.client.leave(self.nsp());
             self.0.client.forget(self.nsp());
             self.closed(DisconnectReason::ServerNamespaceDisconnect);
         }
     }
 
-    /// Sends a packet to this socket's client.
-    pub(crate) fn send_packet(&self, packet: &Packet) -> Result<(), EmitError> {
+    /// Answers event `id` of the client.
+    pub(crate) fn send_ack(&self, id: u64, args: Args) -> Result<(), EmitError> {
         if !self.connected() {
             return Err(EmitError::Disconnected);
         }
-        let sent = self.0.client.send_packet(packet);
-        self.send_outcome(sent, false)
+        self.0.client.ack(self.nsp(), id, args)
     }
 
     /// Hands a broadcast's frames (encoded once for all receivers) to this
@@ -653,19 +627,18 @@ impl SocketRef {
         if !self.connected() {
             return false;
         }
-        self.notify_outgoing(packet);
+        if let Some(args) = packet.args() {
+            self.notify_outgoing(args);
+        }
         super::client::send_frames(&self.0.esock, frames.get(self.0.parser, packet), flags)
     }
 
-    fn notify_outgoing(&self, packet: &Packet) {
+    fn notify_outgoing(&self, args: &Args) {
         if !self.0.has_outgoing.load(Ordering::Acquire) {
             return;
         }
-        let listener = match self.0.any_outgoing.read() {
-            Ok(l) => l.clone(),
-            Err(_) => None,
-        };
-        if let (Some(listener), Some(args)) = (listener, packet.args()) {
+        let listener = lock_read(&self.0.any_outgoing).clone();
+        if let Some(listener) = listener {
             let socket = self.clone();
             self.guard(|| listener(&socket, args));
         }
@@ -675,11 +648,7 @@ impl SocketRef {
     /// once when the socket has only sync handlers, else on its queue (the
     /// handler is looked up when its turn comes, so an async connect
     /// handler registers handlers before the events behind it run).
-    pub(crate) fn dispatch_event(&self, packet: Packet) {
-        let id = packet.id;
-        let Data::Args(args) = packet.data else {
-            return;
-        };
+    pub(crate) fn dispatch_event(&self, args: Args, id: Option<u64>) {
         match self.0.queue.get() {
             None => {
                 // Without a queue only sync handlers exist: nothing to await.
@@ -769,18 +738,15 @@ impl SocketRef {
 
     /// An acknowledgement from the client; unknown ids are ignored, as in
     /// the reference, and each id is answered at most once.
-    pub(crate) fn dispatch_ack(&self, packet: &Packet) {
-        let (Some(id), Some(args)) = (packet.id, packet.args()) else {
-            return;
-        };
-        let waiter = Some(lock(&self.0.acks)).and_then(|mut a| a.remove(&id));
+    pub(crate) fn dispatch_ack(&self, id: u64, args: Args) {
+        let waiter = lock(&self.0.acks).remove(&id);
         match waiter {
             Some(AckWaiter::One(tx)) => {
-                let _ = tx.send(args.clone());
+                let _ = tx.send(Ok(args));
             }
             Some(AckWaiter::Many(sink)) => {
                 if let Some(sink) = sink.upgrade() {
-                    sink.ack(args.clone());
+                    sink.ack(args);
                 }
             }
             None => {}
