@@ -288,6 +288,33 @@ impl EngineSocket {
         session::send_shared(&self.engine, &self.entry, shared, flags)
     }
 
+    /// Sends messages one after the other with no other sender's message
+    /// between them (a Socket.IO packet's text and its attachments), with
+    /// `flags` (volatile: all or none). False when they were not all
+    /// queued; only messages (`Packet::Message`, `Packet::Binary`) are
+    /// taken.
+    pub fn send_all_with(
+        &self,
+        packets: impl IntoIterator<Item = Packet>,
+        flags: SendFlags,
+    ) -> bool {
+        let Some(inner) = self.engine.upgrade() else {
+            return false;
+        };
+        let mut refused = false;
+        let messages = packets.into_iter().take_while(|p| {
+            refused = !matches!(p, Packet::Message(_) | Packet::Binary(_));
+            !refused
+        });
+        session::send_all(&inner, &self.entry, messages, flags) && !refused
+    }
+
+    /// [`EngineSocket::send_all_with`] of packets encoded once for many
+    /// receivers.
+    pub fn send_shared_all_with(&self, shared: &[SharedPacket], flags: SendFlags) -> bool {
+        session::send_shared_all(&self.engine, &self.entry, shared, flags)
+    }
+
     /// Whether a message sent now would be written at once: the condition
     /// under which a volatile message is sent rather than dropped (see
     /// [`SendFlags::volatile`]).

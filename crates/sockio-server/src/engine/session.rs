@@ -288,10 +288,43 @@ pub(crate) fn send(
     packet: Packet,
     flags: SendFlags,
 ) -> bool {
+    send_all(inner, entry, std::iter::once(packet), flags)
+}
+
+/// Queues `packets` one after the other under one lock, so that no other
+/// sender's packet comes between them (the messages of one Socket.IO
+/// packet: its text and its attachments). `flags.volatile` applies to the
+/// whole: all or none. Stops at the first refused; false then.
+pub(crate) fn send_all(
+    inner: &Arc<Inner>,
+    entry: &Arc<SessionEntry>,
+    packets: impl IntoIterator<Item = Packet>,
+    flags: SendFlags,
+) -> bool {
     let mut state = entry.lock();
     if flags.volatile && !state.writable() {
         return false;
     }
+    let mut all = true;
+    let mut process = false;
+    for packet in packets {
+        let (queued, changed) = push_packet(&mut state, packet, flags);
+        process |= changed;
+        if !queued {
+            all = false;
+            break;
+        }
+    }
+    if process {
+        entry.process(inner, state).run(inner, entry);
+    }
+    all
+}
+
+/// Queues one packet: whether it was taken, and whether the session's
+/// state changed in a way `process` must apply (a packet queued on the
+/// core, a slow consumer cut).
+fn push_packet(state: &mut SessionState, packet: Packet, flags: SendFlags) -> (bool, bool) {
     if !flags.compress
         && let Some(ws) = state.direct_ws()
     {
@@ -299,20 +332,18 @@ pub(crate) fn send(
         // for one message; nothing is queued ahead, so order holds.
         let msg = packet_to_ws(&packet, state.core.protocol());
         return match ws.try_send_uncompressed(msg) {
-            Ok(()) => true,
+            Ok(()) => (true, false),
             Err(sockio_ws::TrySendError::Full) => {
                 state.core.handle_slow_consumer();
-                entry.process(inner, state).run(inner, entry);
-                false
+                (false, true)
             }
             // Closing: the read loop reports why.
-            Err(sockio_ws::TrySendError::Closed) => false,
+            Err(sockio_ws::TrySendError::Closed) => (false, false),
         };
     }
     let queued = state.core.send(packet);
-    note_uncompressed(&mut state, queued, flags);
-    entry.process(inner, state).run(inner, entry);
-    queued
+    note_uncompressed(state, queued, flags);
+    (queued, true)
 }
 
 /// Counts a packet queued for the next poll with `compress: false`.
@@ -332,36 +363,57 @@ pub(crate) fn send_shared(
     shared: &SharedPacket,
     flags: SendFlags,
 ) -> bool {
+    send_shared_all(engine, entry, std::slice::from_ref(shared), flags)
+}
+
+/// [`send_shared`] of several packets under one lock, as [`send_all`].
+pub(crate) fn send_shared_all(
+    engine: &std::sync::Weak<Inner>,
+    entry: &Arc<SessionEntry>,
+    shared: &[SharedPacket],
+    flags: SendFlags,
+) -> bool {
     let mut state = entry.lock();
     if flags.volatile && !state.writable() {
         return false;
     }
+    let mut all = true;
+    let mut process = false;
+    for packet in shared {
+        let (queued, changed) = push_shared(&mut state, packet, flags);
+        process |= changed;
+        if !queued {
+            all = false;
+            break;
+        }
+    }
+    if process && let Some(inner) = engine.upgrade() {
+        entry.process(&inner, state).run(&inner, entry);
+    }
+    all
+}
+
+/// Queues one shared packet, as [`push_packet`].
+fn push_shared(state: &mut SessionState, shared: &SharedPacket, flags: SendFlags) -> (bool, bool) {
     let v4 = state.core.protocol() == sockio_core::engine::Protocol::V4;
     if let Some(ws) = state.direct_ws().filter(|_| v4) {
         // The hot path of a broadcast: one lock and one queue push, no
         // reference count of the server touched.
         return match ws.try_send_frame(shared.frame.clone()) {
-            Ok(()) => true,
+            Ok(()) => (true, false),
             Err(sockio_ws::TrySendError::Full) => {
                 state.core.handle_slow_consumer();
-                if let Some(inner) = engine.upgrade() {
-                    entry.process(&inner, state).run(&inner, entry);
-                }
-                false
+                (false, true)
             }
             // The WebSocket is closing: the read loop reports why (a peer
             // that just went away is a transport close, which connection
             // state recovery may recover, not a slow consumer).
-            Err(sockio_ws::TrySendError::Closed) => false,
+            Err(sockio_ws::TrySendError::Closed) => (false, false),
         };
     }
-    let Some(inner) = engine.upgrade() else {
-        return false;
-    };
     let queued = state.core.send(shared.packet.clone());
-    note_uncompressed(&mut state, queued, flags);
-    entry.process(&inner, state).run(&inner, entry);
-    queued
+    note_uncompressed(state, queued, flags);
+    (queued, true)
 }
 
 /// A packet encoded once, to be sent to many sessions: a broadcast

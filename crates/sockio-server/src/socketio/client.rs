@@ -133,11 +133,13 @@ impl Client {
         let (result, sent) = {
             let mut driven = lock(&self.conn);
             let result = step(&mut driven, crate::engine::now());
-            let sent = send_each(
-                std::iter::from_fn(|| driven.conn.poll_transmit()),
-                flags,
-                |message, flags| self.esock.send_with(message, flags),
-            );
+            // One call of the session for all: no other sender's message
+            // comes between a packet's text and its attachments.
+            let sent = driven.conn.queued() == 0
+                || self.esock.send_all_with(
+                    std::iter::from_fn(|| driven.conn.poll_transmit()),
+                    send_flags(flags),
+                );
             // Whatever a refused send left behind goes: the session is
             // closed, or it was a volatile packet.
             while driven.conn.poll_transmit().is_some() {}
@@ -438,36 +440,23 @@ pub(crate) fn engine_messages(
     std::iter::once(first).chain(attachments.into_iter().map(EnginePacket::Binary))
 }
 
-/// Sends frames encoded once for many receivers (a volatile packet is
-/// dropped whole: only its first frame may be refused).
+/// Sends frames encoded once for many receivers, in one call of the
+/// session (a volatile packet is sent whole or not at all).
 pub(crate) fn send_frames(
     esock: &EngineSocket,
     frames: &[SharedPacket],
     flags: &BroadcastFlags,
 ) -> bool {
-    send_each(frames, flags, |frame, flags| {
-        esock.send_shared_with(frame, flags)
-    })
+    match frames {
+        [one] => esock.send_shared_with(one, send_flags(flags)),
+        _ => esock.send_shared_all_with(frames, send_flags(flags)),
+    }
 }
 
-/// Sends the messages of one Socket.IO packet, stopping at the first
-/// refused. Only the first may be dropped as volatile: once it went, the
-/// attachments that complete it must follow.
-fn send_each<T>(
-    messages: impl IntoIterator<Item = T>,
-    flags: &BroadcastFlags,
-    mut send: impl FnMut(T, SendFlags) -> bool,
-) -> bool {
-    let mut flags = SendFlags::new()
+fn send_flags(flags: &BroadcastFlags) -> SendFlags {
+    SendFlags::new()
         .volatile(flags.volatile)
-        .compress(flags.compress);
-    for message in messages {
-        if !send(message, flags) {
-            return false;
-        }
-        flags = flags.volatile(false);
-    }
-    true
+        .compress(flags.compress)
 }
 
 /// Runs `future` to completion right here if it never waits (the usual
