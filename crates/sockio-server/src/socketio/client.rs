@@ -398,6 +398,7 @@ impl Client {
             return false;
         }
         ns.connected(&socket);
+        socket.release_held();
         true
     }
 

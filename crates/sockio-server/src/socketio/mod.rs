@@ -182,10 +182,8 @@ impl IoInner {
             map.entry(ns.name.clone()).or_insert_with(|| ns.clone());
         }
         for parent in lock_read(&self.dynamic).clone() {
-            if parent.handlers_ptr_eq(&ns.handlers)
-                && let Ok(mut children) = parent.children.lock()
-            {
-                children.insert(ns.name.clone());
+            if parent.handlers_ptr_eq(&ns.handlers) {
+                lock(&parent.children).insert(ns.name.clone());
             }
         }
     }

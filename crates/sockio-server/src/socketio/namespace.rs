@@ -264,10 +264,7 @@ impl Namespace {
 
     /// Every socket of the namespace on this server.
     pub(crate) fn all_sockets(&self) -> Vec<SocketRef> {
-        self.sockets
-            .read()
-            .map(|s| s.values().cloned().collect())
-            .unwrap_or_default()
+        lock_read(&self.sockets).values().cloned().collect()
     }
 }
 
@@ -343,12 +340,7 @@ impl LocalSockets for Namespace {
         let Some(name) = args.event_name().map(|n| n.into_owned()) else {
             return;
         };
-        let handler = self
-            .handlers
-            .server_events
-            .read()
-            .ok()
-            .and_then(|h| h.get(&name).cloned());
+        let handler = lock_read(&self.handlers.server_events).get(&name).cloned();
         if let Some(handler) = handler {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 handler(super::socket::without_event_name(args));

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
@@ -25,6 +26,8 @@ use super::queue::{self, Job};
 use super::reason::DisconnectReason;
 use super::{IoInner, SocketIo};
 
+/// An event's values (its name first) and its ack id.
+type HeldEvent = (Args, Option<u64>);
 type OutgoingHandler = Arc<dyn Fn(&SocketRef, &Args) + Send + Sync>;
 type PacketMiddleware = Arc<dyn Fn(&SocketRef, &Args) -> Result<(), String> + Send + Sync>;
 type ErrorHandler = Arc<dyn Fn(&SocketRef, &str) + Send + Sync>;
@@ -70,6 +73,13 @@ pub(crate) struct Socket {
     acks: Mutex<HashMap<u64, AckWaiter>>,
     data: RwLock<Option<RawJson>>,
     extensions: Extensions,
+    /// Until the connect handler has run (or been queued), the events
+    /// that come are held here, then handled in order: an event the
+    /// client sends right after its CONNECT answer must find the handlers
+    /// the connect handler registers.
+    held: Mutex<Option<Vec<HeldEvent>>>,
+    /// Whether `held` may hold events (checked before locking it).
+    holding: AtomicBool,
 }
 
 /// Typed values attached to a socket ([`SocketRef::extensions`]): at most
@@ -180,6 +190,8 @@ impl SocketRef {
             acks: Mutex::new(HashMap::new()),
             data: RwLock::new(data),
             extensions: Extensions::default(),
+            held: Mutex::new(Some(Vec::new())),
+            holding: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             connected: AtomicBool::new(true),
         }))
@@ -400,7 +412,9 @@ impl SocketRef {
 
     /// Runs `handler` when the socket is about to disconnect, while it is
     /// still in its rooms (extractors: the socket, the
-    /// [`DisconnectReason`], state, extensions).
+    /// [`DisconnectReason`], state, extensions). An async handler runs
+    /// here up to its first `.await`, which is where it still sees the
+    /// rooms; the rest runs on a task after the socket left them.
     pub fn on_disconnecting<M, H: Handler<kind::Disconnect, M>>(&self, handler: H) {
         lock(&self.0.on_disconnecting).push(BoxedHandler::new(handler));
     }
@@ -649,6 +663,40 @@ impl SocketRef {
     /// handler is looked up when its turn comes, so an async connect
     /// handler registers handlers before the events behind it run).
     pub(crate) fn dispatch_event(&self, args: Args, id: Option<u64>) {
+        if self.0.holding.load(Ordering::Acquire) {
+            let mut held = lock(&self.0.held);
+            if let Some(held) = held.as_mut() {
+                held.push((args, id));
+                return;
+            }
+        }
+        self.dispatch_now(args, id);
+    }
+
+    /// The connect handler has run (or is first on the socket's queue):
+    /// the events held meanwhile are handled, in order, then events go
+    /// straight to their handlers.
+    pub(crate) fn release_held(&self) {
+        loop {
+            let batch = {
+                let mut held = lock(&self.0.held);
+                match held.as_mut() {
+                    Some(batch) if !batch.is_empty() => std::mem::take(batch),
+                    _ => {
+                        *held = None;
+                        self.0.holding.store(false, Ordering::Release);
+                        return;
+                    }
+                }
+            };
+            // Events that come while these run are held behind them.
+            for (args, id) in batch {
+                self.dispatch_now(args, id);
+            }
+        }
+    }
+
+    fn dispatch_now(&self, args: Args, id: Option<u64>) {
         match self.0.queue.get() {
             None => {
                 // Without a queue only sync handlers exist: nothing to await.
@@ -763,18 +811,7 @@ impl SocketRef {
             let outcome =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(parts)));
             match outcome {
-                Ok(Ok(Some(job))) => match tokio::runtime::Handle::try_current() {
-                    Ok(rt) => {
-                        rt.spawn(async move {
-                            let _ = queue::CatchUnwind(job).await;
-                        });
-                    }
-                    Err(_) => tracing::warn!(
-                        target: "sockio_server::socketio",
-                        socket = %self.id(),
-                        "an async disconnect handler could not run: no tokio runtime"
-                    ),
-                },
+                Ok(Ok(Some(job))) => self.run_now_or_spawn(job),
                 Ok(Ok(None)) | Err(_) => {}
                 Ok(Err(error)) => tracing::warn!(
                     target: "sockio_server::socketio",
@@ -783,6 +820,29 @@ impl SocketRef {
                     "disconnect handler skipped"
                 ),
             }
+        }
+    }
+
+    /// Polls an async lifecycle handler once here (up to its first await
+    /// it runs while the socket is as the handler expects: a
+    /// `disconnecting` handler sees its rooms), then on a task.
+    fn run_now_or_spawn(&self, job: Job) {
+        let mut job = queue::CatchUnwind(job);
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::Pin::new(&mut job).poll(&mut cx) {
+            std::task::Poll::Ready(_) => {}
+            std::task::Poll::Pending => match tokio::runtime::Handle::try_current() {
+                Ok(rt) => {
+                    rt.spawn(async move {
+                        let _ = job.await;
+                    });
+                }
+                Err(_) => tracing::warn!(
+                    target: "sockio_server::socketio",
+                    socket = %self.id(),
+                    "an async disconnect handler could not finish: no tokio runtime"
+                ),
+            },
         }
     }
 
