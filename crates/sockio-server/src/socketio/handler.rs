@@ -80,6 +80,12 @@ pub enum MiddlewareOutcome {
     Pending(std::pin::Pin<Box<dyn Future<Output = Result<(), ConnectError>> + Send>>),
 }
 
+/// A middleware whose parameters could not be extracted refuses the
+/// connection with the reason.
+fn refused(e: ExtractError) -> MiddlewareOutcome {
+    MiddlewareOutcome::Ready(Err(ConnectError::new(e.to_string())))
+}
+
 macro_rules! impl_handlers {
     ($($ty:ident),*) => {
         #[allow(non_snake_case, unused_variables, unused_mut)]
@@ -117,11 +123,11 @@ macro_rules! impl_handlers {
             $($ty: FromParts<super::extract::kind::Connect>,)*
         {
             fn call(&self, mut parts: Parts) -> MiddlewareOutcome {
-                $(let $ty = match $ty::from_parts(&mut parts) {
-                    Ok(v) => v,
-                    Err(e) => return MiddlewareOutcome::Ready(Err(ConnectError::new(e.to_string()))),
-                };)*
-                MiddlewareOutcome::Ready(self($($ty,)*))
+                let run = |parts: &mut Parts| -> Result<MiddlewareOutcome, ExtractError> {
+                    $(let $ty = $ty::from_parts(parts)?;)*
+                    Ok(MiddlewareOutcome::Ready(self($($ty,)*)))
+                };
+                run(&mut parts).unwrap_or_else(refused)
             }
         }
 
@@ -133,11 +139,11 @@ macro_rules! impl_handlers {
             $($ty: FromParts<super::extract::kind::Connect>,)*
         {
             fn call(&self, mut parts: Parts) -> MiddlewareOutcome {
-                $(let $ty = match $ty::from_parts(&mut parts) {
-                    Ok(v) => v,
-                    Err(e) => return MiddlewareOutcome::Ready(Err(ConnectError::new(e.to_string()))),
-                };)*
-                MiddlewareOutcome::Pending(Box::pin(self($($ty,)*)))
+                let run = |parts: &mut Parts| -> Result<MiddlewareOutcome, ExtractError> {
+                    $(let $ty = $ty::from_parts(parts)?;)*
+                    Ok(MiddlewareOutcome::Pending(Box::pin(self($($ty,)*))))
+                };
+                run(&mut parts).unwrap_or_else(refused)
             }
         }
     };
