@@ -11,7 +11,7 @@ use sockio_core::engine::{self, Protocol};
 use sockio_core::socket::{self, Args, Encoded, Parser, RawJson};
 use sockio_ws::frame::OpCode;
 use sockio_ws::{CloseFrame, Config, DeflateConfig, DeflateParams, Encoder, Message, Role};
-use sockio_ws_fuzz::MESSAGE_SEPARATOR;
+use sockio_ws_fuzz::{ConnectionOp as Op, MESSAGE_SEPARATOR};
 
 fn write(target: &str, name: &str, data: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -314,9 +314,269 @@ fn socket_seeds() {
     );
 }
 
+/// One operation of a `connection` input: `op` with parameter `p`, then
+/// its body.
+fn op(op: Op, p: u8, body: &[u8]) -> Vec<u8> {
+    [&[op.head(p)][..], body].concat()
+}
+
+/// The messages of `packet` fed as a peer's, with `parser`.
+fn feed(parser: Parser, packet: &socket::Packet) -> Vec<Vec<u8>> {
+    match parser.encode(packet) {
+        Encoded::Text { text, attachments } => std::iter::once(op(Op::Text, 0, text.as_bytes()))
+            .chain(attachments.iter().map(|a| op(Op::Binary, 0, a)))
+            .collect(),
+        Encoded::Binary(data) => vec![op(Op::Binary, 0, &data)],
+    }
+}
+
+/// `connection`: `cfg`, `limits`, `timers`, then operations between
+/// separators.
+fn connection_seeds() {
+    use socket::Packet;
+    let seed = |name: &str, config: [u8; 3], ops: &[Vec<u8>]| {
+        let mut data = config.to_vec();
+        for (i, o) in ops.iter().enumerate() {
+            assert!(
+                !o.contains(&MESSAGE_SEPARATOR),
+                "{name}: a separator in operation {i}"
+            );
+            if i > 0 {
+                data.push(MESSAGE_SEPARATOR);
+            }
+            data.extend_from_slice(o);
+        }
+        write("connection", name, &data);
+    };
+    // cfg: role, parser, reserved events refused, 4 namespaces, depth
+    // 128; limits: 10 attachments, 64 KiB; timers: 30 s each.
+    let cfg = |client: bool, parser: Parser| {
+        u8::from(client) | (u8::from(parser == Parser::Msgpack) << 1) | 4 | (3 << 3) | (3 << 6)
+    };
+    const LIMITS: u8 = 5 | (6 << 3);
+    const TIMERS: u8 = 6 | (6 << 3);
+    // Namespace selectors: "/", "/a", "/b", "/chat"; event arguments:
+    // "hello" with a string, with binary data.
+    const ROOT: u8 = 0;
+    const A: u8 = 1;
+    const B: u8 = 2;
+    const CHAT: u8 = 3;
+    const STRING: u8 = 1 << 3;
+    const BINARY: u8 = 2 << 3;
+    let event = |data: &'static str| -> Vec<u8> { data.as_bytes().to_vec() };
+
+    for (parser, suffix) in [(Parser::Default, "text"), (Parser::Msgpack, "msgpack")] {
+        let upload = Packet::event(
+            "/",
+            Args::event("upload")
+                .with_binary(Bytes::from_static(b"\x01\x02"))
+                .with_string("between"),
+        );
+        // Server: joins, events and acks both ways, a timeout, a refusal,
+        // a recovered session, binary, the peer leaving, the end.
+        let mut ops = vec![
+            op(Op::Peer, 0, &[ROOT, 0, 0]),
+            op(Op::Accept, 0, &[ROOT, 0, b's', b'1']),
+            op(Op::Peer, 2 | 8, &[ROOT, STRING, 1, b'h', b'i']),
+            op(Op::Ack, 2, &[ROOT, 0, b'o', b'k']),
+            op(Op::EmitWithAck, 4, &[ROOT, STRING, b'x']),
+            op(Op::Peer, 7, &[ROOT, 0, 0, b'y']),
+            op(Op::EmitWithAck, 4, &[ROOT, 0]),
+            op(Op::Tick, 7, &[]),
+            op(Op::Peer, 8, &[A, 0, 0, b't']),
+            op(Op::Refuse, 1, &[ROOT, 0, b'n', b'o']),
+            op(Op::Peer, 0, &[CHAT, 1, 0, b'o', b'f', b'f']),
+            op(Op::Accept, 1 | 2, &[ROOT, 1, b's', b'2']),
+        ];
+        ops.extend(feed(parser, &upload));
+        ops.extend([
+            op(Op::Peer, 5, &[ROOT, BINARY, 0, 1, 2, 3]),
+            op(Op::Emit, 0, &[CHAT, BINARY, 0, 0xff]),
+            op(Op::EmitWithAckId, 4 | 8, &[CHAT, 0]),
+            op(Op::CancelAck, 0, &[CHAT, 0]),
+            op(Op::EmitWithAck, 0, &[ROOT, 0]),
+            op(Op::Peer, 1, &[CHAT]),
+            op(Op::Disconnect, 0, &[ROOT]),
+        ]);
+        ops.extend(feed(parser, &Packet::connect("/b", None)));
+        ops.extend([
+            op(Op::Accept, 0, &[ROOT, 0, b's', b'3']),
+            op(Op::Peer, 3 | 8, &[B, 0x80, 2]),
+            op(Op::DisconnectAll, 0, &[]),
+            op(Op::Close, 0, &[]),
+        ]);
+        seed(
+            &format!("server_session_{suffix}"),
+            [cfg(false, parser), LIMITS, TIMERS],
+            &ops,
+        );
+
+        // Client: joins (with a pid), offsets, acks both ways, events
+        // before the answer, a refusal, giving up, the server leaving,
+        // then a recovery, and an answer at its deadline.
+        let ops = vec![
+            op(Op::Connect, 0, &[ROOT, 0]),
+            op(Op::Peer, 8, &[ROOT, 1, 0, b's', b'1']),
+            op(Op::Peer, 2, &[ROOT, STRING, 0x83, b'h', b'i']),
+            op(Op::EmitWithAck, 5, &[ROOT, 0]),
+            op(Op::Peer, 7, &[ROOT, 0, 0, b'o', b'k']),
+            op(Op::Peer, 2 | 8, &[ROOT, 0, 2]),
+            op(Op::Ack, 8, &[ROOT, 0]),
+            op(Op::Connect, 1, &[A, 0]),
+            op(Op::Peer, 2, &[A, BINARY, 0, 7]),
+            op(Op::Peer, 0, &[A, 0, 0, b's', b'a']),
+            op(Op::Connect, 0, &[B, 0]),
+            op(Op::Peer, 4, &[B, 1, 0, b'n', b'o']),
+            op(Op::Connect, 0, &[CHAT, 0]),
+            op(Op::Disconnect, 0, &[CHAT]),
+            op(Op::Peer, 1, &[ROOT]),
+            op(Op::Connect, 4, &[ROOT, 1]),
+            op(Op::Peer, 8, &[ROOT, 0, 0, b's', b'2']),
+            op(Op::EmitWithAck, 6, &[ROOT, 0]),
+            op(Op::Late, 9, &[]),
+            op(Op::Peer, 7, &[ROOT, 0, 0]),
+            op(Op::Close, 2, &[]),
+        ];
+        seed(
+            &format!("client_session_{suffix}"),
+            [cfg(true, parser), LIMITS, TIMERS],
+            &ops,
+        );
+
+        // Server: the connect timeout (20 ms) passes; then nothing is
+        // taken in.
+        let mut ops = vec![op(Op::Peer, 0, &[ROOT, 0, 0]), op(Op::Tick, 6, &[])];
+        ops.extend(feed(parser, &Packet::connect("/a", None)));
+        ops.push(op(Op::Accept, 0, &[ROOT, 0, b's']));
+        seed(
+            &format!("server_connect_timeout_{suffix}"),
+            [cfg(false, parser), LIMITS, 6 | (3 << 3)],
+            &ops,
+        );
+
+        // Server: one namespace at most.
+        let ops = vec![
+            op(Op::Peer, 0, &[ROOT, 0, 0]),
+            op(Op::Peer, 0, &[A, 0, 0]),
+            op(Op::Accept, 0, &[ROOT, 0, b's']),
+            op(Op::Peer, 0, &[A, 0, 0]),
+            op(Op::Peer, 1, &[ROOT]),
+            op(Op::Peer, 0, &[A, 0, 0]),
+        ];
+        seed(
+            &format!("server_namespace_cap_{suffix}"),
+            [cfg(false, parser) & !(7 << 3), LIMITS, TIMERS],
+            &ops,
+        );
+
+        // Ack deadlines: 1 ns before, then at the deadline.
+        let ops = vec![
+            op(Op::Peer, 0, &[ROOT, 0, 0]),
+            op(Op::Accept, 0, &[ROOT, 0, b's']),
+            op(Op::EmitWithAck, 4, &[ROOT, 0]),
+            op(Op::EmitWithAck, 3, &[ROOT, 0]),
+            op(Op::Tick, 15, &[]),
+            op(Op::Tick, 14, &[]),
+            op(Op::Tick, 15, &[]),
+            op(Op::Tick, 14, &[]),
+        ];
+        seed(
+            &format!("server_ack_deadlines_{suffix}"),
+            [cfg(false, parser), LIMITS, TIMERS],
+            &ops,
+        );
+
+        // Client: names and auth refused, answers without sid.
+        let ops = vec![
+            op(Op::Connect, 0, &[4, 0]),
+            op(Op::Connect, 0, &[5, 0]),
+            op(Op::Connect, 2, &[ROOT, 0]),
+            op(Op::Connect, 8 | 3, &[0, 0, b'x', b'y']),
+            op(Op::Peer, 0, &[0x40, 2, 0]),
+            op(Op::Connect, 0, &[ROOT, 0]),
+            op(Op::Peer, 0, &[ROOT, 3, 0]),
+            op(Op::Connect, 0, &[A, 0]),
+            op(Op::Peer, 8 | 4, &[A, 0, 0, b'n', b'o']),
+        ];
+        seed(
+            &format!("client_refusals_{suffix}"),
+            [cfg(true, parser), LIMITS, TIMERS],
+            &ops,
+        );
+    }
+
+    // The default parser: attachments overdue (5 ms), protocol violations,
+    // what a client ignores.
+    let text = cfg(false, Parser::Default);
+    let join = [
+        op(Op::Peer, 0, &[ROOT, 0, 0]),
+        op(Op::Accept, 0, &[ROOT, 0, b's']),
+    ];
+    let mut ops = join.to_vec();
+    ops.push(op(
+        Op::Text,
+        0,
+        &event(r#"51-["f",{"_placeholder":true,"num":0}]"#),
+    ));
+    ops.push(op(Op::Tick, 14, &[]));
+    ops.push(op(Op::Binary, 0, b"late"));
+    seed(
+        "server_attachments_timeout_text",
+        [text, LIMITS, 2 | (6 << 3)],
+        &ops,
+    );
+    for (name, o) in [
+        ("event", op(Op::Text, 0, &event(r#"2/other,["x"]"#))),
+        ("ack", op(Op::Text, 1, &event("3/other,1[]"))),
+        (
+            "connect_error",
+            op(Op::Text, 0, &event(r#"4{"message":"x"}"#)),
+        ),
+        ("reserved", op(Op::Text, 0, &event(r#"2["disconnect"]"#))),
+        ("binary", op(Op::Binary, 0, b"x")),
+        ("json", op(Op::Text, 0, &event("2["))),
+    ] {
+        let mut ops = join.to_vec();
+        ops.push(op(Op::EmitWithAck, 0, &[ROOT, 0]));
+        ops.push(o);
+        ops.push(op(Op::Text, 0, &event(r#"2["x"]"#)));
+        seed(
+            &format!("server_violation_{name}"),
+            [text, LIMITS, TIMERS],
+            &ops,
+        );
+    }
+    let ops = vec![
+        op(Op::Text, 0, &event(r#"2/x,["x"]"#)),
+        op(Op::Text, 0, &event("3/x,1[]")),
+        op(Op::Text, 0, &event(r#"0/x,{"sid":"s"}"#)),
+        op(Op::Text, 0, &event("1/x,")),
+        op(Op::Text, 2, b"probe"),
+        op(Op::Connect, 0, &[ROOT, 0]),
+        op(
+            Op::Text,
+            0,
+            &event(r#"4{"message":"m\"q","data":{"a":[1]},"data":2}"#),
+        ),
+        op(Op::Connect, 0, &[ROOT, 0]),
+        op(
+            Op::Text,
+            0,
+            &event(r#"0{"sid":"\u0041","sid":"b","pid":null}"#),
+        ),
+        op(Op::Text, 0, &event("7")),
+    ];
+    seed(
+        "client_ignores_text",
+        [cfg(true, Parser::Default), LIMITS, TIMERS],
+        &ops,
+    );
+}
+
 fn main() {
     engine_seeds();
     socket_seeds();
+    connection_seeds();
 
     // frame_decode: flags, bits, limits, fragments, chunking, wire.
     let big = 0x7 | (0x7 << 3); // 64 KiB frame and message limits

@@ -13,12 +13,13 @@ use std::time::{Duration, Instant};
 pub type Target = fn(&[u8]);
 
 /// The targets, by name (the names of the `fuzz_targets/` binaries).
-pub const TARGETS: [(&str, Target); 5] = [
+pub const TARGETS: [(&str, Target); 6] = [
     ("frame_decode", crate::frame_decode),
     ("handshake", crate::handshake),
     ("inflate", crate::inflate),
     ("engine_packet", crate::engine_packet),
     ("socket_decode", crate::socket_decode),
+    ("connection", crate::connection),
 ];
 
 /// The target called `name`.

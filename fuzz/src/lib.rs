@@ -16,7 +16,10 @@
 //! encoding of both protocol revisions; the Socket.IO decoder must follow a
 //! model of its reassembly state (attachments, their limits, the virtual
 //! clock of `decode_text_at`/`decode_binary_at`/`expire`), and every packet
-//! must fit the protocol and the limits and survive its encoder unchanged.
+//! must fit the protocol and the limits and survive its encoder unchanged;
+//! the Socket.IO connection state machine ([`connection`]), driven by
+//! peer messages, driver calls and a virtual clock, must do, send and
+//! report exactly what a model of it says after every step.
 //!
 //! The first few bytes of every input select a configuration; the rest is
 //! the wire data. See each target for its layout:
@@ -28,6 +31,7 @@
 //! | [`handshake`] | `flags, sel, head...` |
 //! | [`engine_packet`] | `sel, body...` |
 //! | [`socket_decode`] | `cfg, limits, (head, body...) 0xc1 (head, body...) ...` |
+//! | [`connection`] | `cfg, limits, timers, (op, body...) 0xc1 (op, body...) ...` |
 
 use bytes::BytesMut;
 use flate2::{Decompress, FlushDecompress, Status};
@@ -40,10 +44,12 @@ use sockio_ws::{
     Role,
 };
 
+mod connection;
 pub mod driver;
 mod engine_packet;
 mod socket_decode;
 
+pub use connection::{Op as ConnectionOp, connection};
 pub use engine_packet::engine_packet;
 pub use socket_decode::{MESSAGE_SEPARATOR, socket_decode};
 

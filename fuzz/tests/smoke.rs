@@ -61,3 +61,8 @@ fn engine_packet() {
 fn socket_decode() {
     smoke("socket_decode");
 }
+
+#[test]
+fn connection() {
+    smoke("connection");
+}

@@ -82,7 +82,7 @@ pub enum MiddlewareOutcome {
 
 /// A middleware whose parameters could not be extracted refuses the
 /// connection with the reason.
-fn refused(e: ExtractError) -> MiddlewareOutcome {
+fn refused(e: &ExtractError) -> MiddlewareOutcome {
     MiddlewareOutcome::Ready(Err(ConnectError::new(e.to_string())))
 }
 
@@ -127,7 +127,7 @@ macro_rules! impl_handlers {
                     $(let $ty = $ty::from_parts(parts)?;)*
                     Ok(MiddlewareOutcome::Ready(self($($ty,)*)))
                 };
-                run(&mut parts).unwrap_or_else(refused)
+                run(&mut parts).unwrap_or_else(|e| refused(&e))
             }
         }
 
@@ -143,7 +143,7 @@ macro_rules! impl_handlers {
                     $(let $ty = $ty::from_parts(parts)?;)*
                     Ok(MiddlewareOutcome::Pending(Box::pin(self($($ty,)*))))
                 };
-                run(&mut parts).unwrap_or_else(refused)
+                run(&mut parts).unwrap_or_else(|e| refused(&e))
             }
         }
     };
