@@ -7,6 +7,7 @@
 //! that drains an ordered queue fed by any number of [`WsWriter`] clones.
 
 mod handshake;
+mod queue;
 mod reader;
 mod shared;
 mod writer;

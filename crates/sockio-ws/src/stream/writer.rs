@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 
+use super::queue::{self, Receiver, Sender, TryPushError};
 use super::shared::Shared;
 use crate::close::CloseFrame;
 use crate::encode::Encoder;
@@ -72,7 +72,7 @@ pub enum TrySendError {
 /// payload bytes).
 #[derive(Debug, Clone)]
 pub struct WsWriter {
-    tx: mpsc::Sender<Outgoing>,
+    tx: Sender<Outgoing>,
     shared: Arc<Shared>,
     role: Role,
 }
@@ -89,7 +89,7 @@ impl WsWriter {
     where
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (tx, rx) = mpsc::channel(queue);
+        let (tx, rx) = queue::queue(queue);
         let role = encoder.role();
         tokio::spawn(write_loop(io, rx, encoder, shared.clone(), close_timeout));
         Self { tx, shared, role }
@@ -193,11 +193,11 @@ impl WsWriter {
         if !self.shared.try_add_unwritten(cost) {
             return Err(TrySendError::Full);
         }
-        self.tx.try_send(item).map_err(|e| {
+        self.tx.try_push(item).map_err(|e| {
             self.shared.sub_unwritten(1, cost);
             match e {
-                mpsc::error::TrySendError::Full(_) => TrySendError::Full,
-                mpsc::error::TrySendError::Closed(_) => TrySendError::Closed,
+                TryPushError::Full(_) => TrySendError::Full,
+                TryPushError::Closed(_) => TrySendError::Closed,
             }
         })
     }
@@ -216,7 +216,7 @@ impl WsWriter {
             queued: false,
         };
         self.tx
-            .send(item)
+            .push(item)
             .await
             .map_err(|_| Error::ConnectionClosed)?;
         counted.queued = true;
@@ -302,7 +302,7 @@ const BATCH: usize = 256;
 
 async fn write_loop<W>(
     mut io: W,
-    mut rx: mpsc::Receiver<Outgoing>,
+    mut rx: Receiver<Outgoing>,
     mut encoder: Encoder,
     shared: Arc<Shared>,
     close_timeout: Duration,
@@ -387,7 +387,7 @@ async fn write_loop<W>(
     for item in batch.drain(..) {
         dropped.1 += item.cost();
     }
-    while let Ok(item) = rx.try_recv() {
+    while let Some(item) = rx.try_recv() {
         dropped.0 += 1;
         dropped.1 += item.cost();
     }

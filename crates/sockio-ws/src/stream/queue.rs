@@ -1,0 +1,275 @@
+//! The write queue of one connection: many senders, one writer task.
+//!
+//! A `VecDeque` behind a mutex, bounded in items, with one waker for the
+//! writer. A push is a lock, a push at the back and, only when the writer
+//! is parked, a wake-up; the writer takes everything queued at once. This
+//! replaced a tokio mpsc channel, whose linked blocks cost a cache miss per
+//! push when a broadcast visits a thousand connections (20 % of the
+//! server's CPU in a 1 000-receiver broadcast).
+
+use std::collections::VecDeque;
+use std::future::poll_fn;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
+
+use tokio::sync::Notify;
+
+/// Why an item was not queued; the item comes back.
+#[derive(Debug)]
+pub(crate) enum TryPushError<T> {
+    /// The queue holds its capacity of items.
+    Full(T),
+    /// The writer is gone.
+    Closed(T),
+}
+
+struct State<T> {
+    items: VecDeque<T>,
+    /// The writer closed its end (or dropped it).
+    closed: bool,
+    /// Live [`Sender`]s.
+    senders: usize,
+    /// The parked writer, if it is parked.
+    waker: Option<Waker>,
+}
+
+struct Chan<T> {
+    state: Mutex<State<T>>,
+    capacity: usize,
+    /// Notified when the writer takes items (room for waiting senders)
+    /// and when it closes.
+    space: Notify,
+    /// Notified when the writer closes.
+    closed: Notify,
+}
+
+impl<T> Chan<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
+        // Nothing panics while the lock is held; a poisoned lock's data is
+        // whole.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A bounded queue of at most `capacity` items (at least 1).
+pub(crate) fn queue<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
+    let chan = Arc::new(Chan {
+        state: Mutex::new(State {
+            items: VecDeque::new(),
+            closed: false,
+            senders: 1,
+            waker: None,
+        }),
+        capacity: capacity.max(1),
+        space: Notify::new(),
+        closed: Notify::new(),
+    });
+    (Sender(chan.clone()), Receiver(chan))
+}
+
+/// The senders' end. Cloning counts a sender; when the last goes, the
+/// writer sees the end of the queue.
+pub(crate) struct Sender<T>(Arc<Chan<T>>);
+
+impl<T> std::fmt::Debug for Sender<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender").finish_non_exhaustive()
+    }
+}
+
+impl<T> Clone for Sender<T> {
+    fn clone(&self) -> Self {
+        self.0.lock().senders += 1;
+        Self(self.0.clone())
+    }
+}
+
+impl<T> Drop for Sender<T> {
+    fn drop(&mut self) {
+        let waker = {
+            let mut state = self.0.lock();
+            state.senders -= 1;
+            if state.senders == 0 {
+                state.waker.take()
+            } else {
+                None
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+}
+
+impl<T> Sender<T> {
+    /// Queues `item` if there is room.
+    pub(crate) fn try_push(&self, item: T) -> Result<(), TryPushError<T>> {
+        let waker = {
+            let mut state = self.0.lock();
+            if state.closed {
+                return Err(TryPushError::Closed(item));
+            }
+            if state.items.len() >= self.0.capacity {
+                return Err(TryPushError::Full(item));
+            }
+            state.items.push_back(item);
+            state.waker.take()
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues `item`, waiting for room; the item comes back if the writer
+    /// is gone.
+    pub(crate) async fn push(&self, mut item: T) -> Result<(), T> {
+        loop {
+            let space = self.0.space.notified();
+            tokio::pin!(space);
+            space.as_mut().enable();
+            match self.try_push(item) {
+                Ok(()) => return Ok(()),
+                Err(TryPushError::Closed(back)) => return Err(back),
+                Err(TryPushError::Full(back)) => item = back,
+            }
+            space.await;
+        }
+    }
+
+    /// Whether the writer is gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.0.lock().closed
+    }
+
+    /// Resolves once the writer is gone.
+    pub(crate) async fn closed(&self) {
+        loop {
+            let closed = self.0.closed.notified();
+            tokio::pin!(closed);
+            closed.as_mut().enable();
+            if self.is_closed() {
+                return;
+            }
+            closed.await;
+        }
+    }
+}
+
+/// The writer's end.
+pub(crate) struct Receiver<T>(Arc<Chan<T>>);
+
+impl<T> Receiver<T> {
+    /// Waits for items and moves up to `limit` of them into `buf`, in
+    /// order; 0 once every sender is gone and nothing is left (or the
+    /// queue was closed).
+    pub(crate) async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
+        let taken = poll_fn(|cx| {
+            let mut state = self.0.lock();
+            if !state.items.is_empty() {
+                let n = state.items.len().min(limit);
+                buf.extend(state.items.drain(..n));
+                return Poll::Ready(n);
+            }
+            if state.closed || state.senders == 0 {
+                return Poll::Ready(0);
+            }
+            match &mut state.waker {
+                Some(w) if w.will_wake(cx.waker()) => {}
+                slot => *slot = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
+        .await;
+        if taken > 0 {
+            self.0.space.notify_waiters();
+        }
+        taken
+    }
+
+    /// Takes the next item without waiting.
+    pub(crate) fn try_recv(&mut self) -> Option<T> {
+        self.0.lock().items.pop_front()
+    }
+
+    /// Refuses further items; those queued stay for [`Receiver::try_recv`].
+    pub(crate) fn close(&mut self) {
+        self.0.lock().closed = true;
+        self.0.closed.notify_waiters();
+        self.0.space.notify_waiters();
+    }
+}
+
+impl<T> Drop for Receiver<T> {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn order_capacity_and_close() {
+        let (tx, mut rx) = queue::<u32>(2);
+        tx.try_push(1).unwrap();
+        tx.try_push(2).unwrap();
+        assert!(matches!(tx.try_push(3), Err(TryPushError::Full(3))));
+        let mut buf = Vec::new();
+        assert_eq!(rx.recv_many(&mut buf, 10).await, 2);
+        assert_eq!(buf, [1, 2]);
+        // A waiting push goes in once the writer takes items.
+        tx.try_push(3).unwrap();
+        tx.try_push(4).unwrap();
+        let pusher = {
+            let tx = tx.clone();
+            tokio::spawn(async move { tx.push(5).await })
+        };
+        tokio::task::yield_now().await;
+        assert!(!pusher.is_finished());
+        buf.clear();
+        assert_eq!(rx.recv_many(&mut buf, 1).await, 1);
+        pusher.await.unwrap().unwrap();
+        buf.clear();
+        assert_eq!(rx.recv_many(&mut buf, 10).await, 2);
+        assert_eq!(buf, [4, 5]);
+        // Closing refuses new items and wakes `closed`.
+        assert!(!tx.is_closed());
+        let waiting = {
+            let tx = tx.clone();
+            tokio::spawn(async move { tx.closed().await })
+        };
+        tx.try_push(6).unwrap();
+        rx.close();
+        waiting.await.unwrap();
+        assert!(matches!(tx.try_push(7), Err(TryPushError::Closed(7))));
+        assert!(matches!(tx.push(8).await, Err(8)));
+        assert_eq!(rx.try_recv(), Some(6));
+        assert_eq!(rx.try_recv(), None);
+    }
+
+    #[tokio::test]
+    async fn the_writer_wakes_for_items_and_for_the_last_sender() {
+        let (tx, mut rx) = queue::<u32>(8);
+        let reader = tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let mut got = Vec::new();
+            while rx.recv_many(&mut buf, 8).await > 0 {
+                got.append(&mut buf);
+            }
+            got
+        });
+        for i in 0..100 {
+            tx.push(i).await.unwrap();
+            if i % 7 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        let other = tx.clone();
+        drop(tx);
+        other.try_push(100).unwrap();
+        drop(other);
+        assert_eq!(reader.await.unwrap(), (0..=100).collect::<Vec<_>>());
+    }
+}
