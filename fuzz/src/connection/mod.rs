@@ -430,6 +430,21 @@ impl Run {
     }
 
     /// A packet from the peer, valid on its own: see [`connection`].
+    /// The namespace an accept or a refusal names: the oldest one being
+    /// joined, or (bit 4 of `p`, or none is being joined) any from `sel`.
+    fn answered(&self, p: u8, sel: u8) -> Str {
+        let oldest = self
+            .m
+            .ns
+            .iter()
+            .find(|n| n.state == NamespaceState::Connecting)
+            .map(|n| n.name.clone());
+        match oldest {
+            Some(nsp) if p & 4 == 0 => nsp,
+            _ => self.m.pick(sel),
+        }
+    }
+
     fn peer_packet(&self, p: u8, body: &[u8]) -> Packet {
         let sel = body.first().copied().unwrap_or(0);
         let arg = body.get(1).copied().unwrap_or(0);
@@ -584,16 +599,7 @@ impl Run {
             }
             5 => {
                 let what = At(n, "accept", 0);
-                let oldest = self
-                    .m
-                    .ns
-                    .iter()
-                    .find(|n| n.state == NamespaceState::Connecting)
-                    .map(|n| n.name.clone());
-                let nsp = match oldest {
-                    Some(nsp) if p & 4 == 0 => nsp,
-                    _ => self.m.pick(sel),
-                };
+                let nsp = self.answered(p, sel);
                 let sid = lossy(content);
                 let pid = (p & 1 != 0).then(|| format!("pid-{sid}"));
                 let missed: Vec<Args> = if p & 2 != 0 {
@@ -626,16 +632,7 @@ impl Run {
             }
             6 => {
                 let what = At(n, "refuse", 0);
-                let oldest = self
-                    .m
-                    .ns
-                    .iter()
-                    .find(|n| n.state == NamespaceState::Connecting)
-                    .map(|n| n.name.clone());
-                let nsp = match oldest {
-                    Some(nsp) if p & 4 == 0 => nsp,
-                    _ => self.m.pick(sel),
-                };
+                let nsp = self.answered(p, sel);
                 let message = lossy(content);
                 let data = (p & 1 != 0).then(|| raw(RAWS[usize::from(arg) & 3]));
                 let r = self.conn.refuse(&nsp, &message, data.as_ref());

@@ -3,7 +3,6 @@
 //! events.
 
 use std::collections::HashMap;
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,6 +18,7 @@ use sockio_core::socket::{Args, Encoded, Packet, Parser, RawJson, Recovery};
 use super::IoInner;
 use super::errors::EmitError;
 use super::namespace::Namespace;
+use super::queue;
 use super::reason::DisconnectReason;
 use super::socket::SocketRef;
 use crate::engine::{EngineHandler, EngineSocket, SendFlags, SharedPacket};
@@ -106,6 +106,18 @@ pub(crate) struct Driven {
     deadline: Option<Instant>,
 }
 
+impl Driven {
+    /// Points the session's deadline at the connection's next one (the
+    /// session is told only of changes).
+    fn sync_deadline(&mut self, esock: &EngineSocket) {
+        let deadline = self.conn.poll_timeout();
+        if deadline != self.deadline {
+            self.deadline = deadline;
+            esock.set_deadline(deadline);
+        }
+    }
+}
+
 pub(crate) struct Client {
     pub(crate) esock: EngineSocket,
     io: std::sync::Weak<IoInner>,
@@ -146,11 +158,7 @@ impl Client {
             while let Some(event) = driven.conn.poll_event() {
                 events.push(event);
             }
-            let deadline = driven.conn.poll_timeout();
-            if deadline != driven.deadline {
-                driven.deadline = deadline;
-                self.esock.set_deadline(deadline);
-            }
+            driven.sync_deadline(&self.esock);
             (result, sent)
         };
         for event in events {
@@ -166,7 +174,7 @@ impl Client {
         self: &Arc<Self>,
         step: impl FnOnce(&mut Driven, Instant) -> Result<(), ConnectionError>,
     ) {
-        let (result, _) = self.drive(&BroadcastFlags::default(), |driven, now| step(driven, now));
+        let (result, _) = self.drive(&BroadcastFlags::default(), step);
         match result {
             Ok(()) => {}
             Err(ConnectionError::ConnectTimeout) => self.esock.close(),
@@ -181,7 +189,7 @@ impl Client {
                 nsp,
                 auth,
                 recovery,
-            } => run_now_or_spawn(self.clone().join(nsp, auth, recovery)),
+            } => queue::run_now_or_spawn(self.clone().join(nsp, auth, recovery)),
             Event::Event { nsp, args, id } => {
                 if let Some(socket) = self.socket(&nsp) {
                     socket.dispatch_event(args, id);
@@ -236,28 +244,16 @@ impl Client {
 
     /// Awaits ack `id` of `nsp` (sent in a broadcast's shared frames)
     /// until `deadline`.
-    pub(crate) fn expect_ack(self: &Arc<Self>, nsp: &str, id: u64, deadline: Instant) -> bool {
-        lock(&self.conn)
-            .conn
-            .expect_ack(nsp, id, Some(deadline))
-            .is_ok()
-            && self.sync_deadline()
+    pub(crate) fn expect_ack(&self, nsp: &str, id: u64, deadline: Instant) -> bool {
+        let mut driven = lock(&self.conn);
+        let awaited = driven.conn.expect_ack(nsp, id, Some(deadline)).is_ok();
+        driven.sync_deadline(&self.esock);
+        awaited
     }
 
     /// Stops awaiting ack `id` of `nsp`.
     pub(crate) fn cancel_ack(&self, nsp: &str, id: u64) {
         lock(&self.conn).conn.cancel_ack(nsp, id);
-    }
-
-    /// Points the session's deadline at the connection's next one.
-    fn sync_deadline(&self) -> bool {
-        let mut driven = lock(&self.conn);
-        let deadline = driven.conn.poll_timeout();
-        if deadline != driven.deadline {
-            driven.deadline = deadline;
-            self.esock.set_deadline(deadline);
-        }
-        true
     }
 
     /// What a step that queued a packet means for the caller.
@@ -448,24 +444,11 @@ pub(crate) fn send_frames(
     frames: &[SharedPacket],
     flags: &BroadcastFlags,
 ) -> bool {
-    match frames {
-        [one] => esock.send_shared_with(one, send_flags(flags)),
-        _ => esock.send_shared_all_with(frames, send_flags(flags)),
-    }
+    esock.send_shared_all_with(frames, send_flags(flags))
 }
 
 fn send_flags(flags: &BroadcastFlags) -> SendFlags {
     SendFlags::new()
         .volatile(flags.volatile)
         .compress(flags.compress)
-}
-
-/// Runs `future` to completion right here if it never waits (the usual
-/// case: the in-memory adapter answers at once), else on a task.
-fn run_now_or_spawn(future: impl Future<Output = ()> + Send + 'static) {
-    let mut future = Box::pin(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    if future.as_mut().poll(&mut cx).is_pending() {
-        tokio::spawn(future);
-    }
 }

@@ -53,6 +53,18 @@ pub mod kind {
     /// A disconnect or disconnecting handler.
     #[derive(Debug)]
     pub enum Disconnect {}
+
+    /// The kinds whose handlers get values: an event's arguments, a
+    /// connection's auth payload (what `Data`, `TryData` and `Args` read).
+    pub trait WithValues: sealed::Sealed {}
+    impl WithValues for Event {}
+    impl WithValues for Connect {}
+
+    mod sealed {
+        pub trait Sealed {}
+        impl Sealed for super::Event {}
+        impl Sealed for super::Connect {}
+    }
 }
 
 /// What a handler is called with, from which its parameters are taken.
@@ -158,13 +170,7 @@ impl<T> Deref for Data<T> {
     }
 }
 
-impl<T: DeserializeOwned> FromParts<kind::Event> for Data<T> {
-    fn from_parts(parts: &mut Parts) -> Result<Self, ExtractError> {
-        parts.args.parse().map(Data).map_err(ExtractError::Data)
-    }
-}
-
-impl<T: DeserializeOwned> FromParts<kind::Connect> for Data<T> {
+impl<K: kind::WithValues, T: DeserializeOwned> FromParts<K> for Data<T> {
     fn from_parts(parts: &mut Parts) -> Result<Self, ExtractError> {
         parts.args.parse().map(Data).map_err(ExtractError::Data)
     }
@@ -175,25 +181,13 @@ impl<T: DeserializeOwned> FromParts<kind::Connect> for Data<T> {
 #[derive(Debug)]
 pub struct TryData<T>(pub Result<T, DataError>);
 
-impl<T: DeserializeOwned> FromParts<kind::Event> for TryData<T> {
+impl<K: kind::WithValues, T: DeserializeOwned> FromParts<K> for TryData<T> {
     fn from_parts(parts: &mut Parts) -> Result<Self, ExtractError> {
         Ok(Self(parts.args.parse()))
     }
 }
 
-impl<T: DeserializeOwned> FromParts<kind::Connect> for TryData<T> {
-    fn from_parts(parts: &mut Parts) -> Result<Self, ExtractError> {
-        Ok(Self(parts.args.parse()))
-    }
-}
-
-impl FromParts<kind::Event> for Args {
-    fn from_parts(parts: &mut Parts) -> Result<Self, ExtractError> {
-        Ok(parts.args.clone())
-    }
-}
-
-impl FromParts<kind::Connect> for Args {
+impl<K: kind::WithValues> FromParts<K> for Args {
     fn from_parts(parts: &mut Parts) -> Result<Self, ExtractError> {
         Ok(parts.args.clone())
     }

@@ -30,6 +30,27 @@ pub(crate) fn spawn(on_panic: impl Fn() + Send + 'static) -> mpsc::Sender<Job> {
     tx
 }
 
+/// Runs `future` right here until it first waits (to the end, in the
+/// usual case: the in-memory adapter and sync middlewares answer at once),
+/// then on a task. Without a tokio runtime to finish it, the rest is
+/// dropped and logged.
+pub(crate) fn run_now_or_spawn(future: impl Future<Output = ()> + Send + 'static) {
+    let mut future = Box::pin(future);
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    if future.as_mut().poll(&mut cx).is_ready() {
+        return;
+    }
+    match tokio::runtime::Handle::try_current() {
+        Ok(rt) => {
+            rt.spawn(future);
+        }
+        Err(_) => tracing::warn!(
+            target: "sockio_server::socketio",
+            "work left unfinished: no tokio runtime to run it on"
+        ),
+    }
+}
+
 /// A future whose panic becomes an `Err`.
 pub(crate) struct CatchUnwind<F>(pub(crate) F);
 

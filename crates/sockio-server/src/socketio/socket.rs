@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant, SystemTime};
@@ -811,7 +810,11 @@ impl SocketRef {
             let outcome =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler.call(parts)));
             match outcome {
-                Ok(Ok(Some(job))) => self.run_now_or_spawn(job),
+                // Here up to its first await (a `disconnecting` handler then
+                // sees its rooms), the rest on a task.
+                Ok(Ok(Some(job))) => queue::run_now_or_spawn(async move {
+                    let _ = queue::CatchUnwind(job).await;
+                }),
                 Ok(Ok(None)) | Err(_) => {}
                 Ok(Err(error)) => tracing::warn!(
                     target: "sockio_server::socketio",
@@ -820,29 +823,6 @@ impl SocketRef {
                     "disconnect handler skipped"
                 ),
             }
-        }
-    }
-
-    /// Polls an async lifecycle handler once here (up to its first await
-    /// it runs while the socket is as the handler expects: a
-    /// `disconnecting` handler sees its rooms), then on a task.
-    fn run_now_or_spawn(&self, job: Job) {
-        let mut job = queue::CatchUnwind(job);
-        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-        match std::pin::Pin::new(&mut job).poll(&mut cx) {
-            std::task::Poll::Ready(_) => {}
-            std::task::Poll::Pending => match tokio::runtime::Handle::try_current() {
-                Ok(rt) => {
-                    rt.spawn(async move {
-                        let _ = job.await;
-                    });
-                }
-                Err(_) => tracing::warn!(
-                    target: "sockio_server::socketio",
-                    socket = %self.id(),
-                    "an async disconnect handler could not finish: no tokio runtime"
-                ),
-            },
         }
     }
 
