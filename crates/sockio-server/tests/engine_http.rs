@@ -221,6 +221,30 @@ async fn invalid_upgrade_requests() {
     assert_eq!(server.engine.session_count(), 1);
 }
 
+/// Frames a client sends in the same write as its upgrade request reach
+/// the session: hyper reads them with the request head, and the WebSocket
+/// takes them over with the connection (the server unwraps hyper's
+/// upgraded transport to a bare TCP stream and copies them out).
+#[tokio::test]
+async fn frames_sent_with_the_upgrade_request_are_read() {
+    let server = TestServer::start(server_config()).await;
+    let mut ws = server.connect().await;
+    let mut raw = ws_upgrade(WS_HANDSHAKE, &[]);
+    raw.extend(masked(0x81, b"4first"));
+    raw.extend(masked(0x81, b"4second"));
+    ws.send(raw).await;
+    let res = ws.response().await;
+    assert_eq!(res.status, 101, "{res:?}");
+    let (opcode, open) = ws.ws_frame().await;
+    assert_eq!(opcode, 1);
+    sid_of_open_packet(&open);
+    assert_eq!(ws.ws_frame().await, (1, b"4first".to_vec()));
+    assert_eq!(ws.ws_frame().await, (1, b"4second".to_vec()));
+    // And what comes after, on the unwrapped stream.
+    ws.send(masked(0x81, b"4third")).await;
+    assert_eq!(ws.ws_frame().await, (1, b"4third".to_vec()));
+}
+
 /// RELIABILITY 4, on a live polling session: an invalid upgrade request
 /// for its sid is refused (400 "Bad request", connection closed) without
 /// disturbing the session, which keeps polling and can still be probed

@@ -9,42 +9,48 @@ use crate::mask::apply_mask;
 use crate::message::Message;
 use crate::{Config, Role};
 
+/// Bytes of masking keys drawn from the OS RNG at once.
+const KEY_POOL: usize = 1024;
+
 /// Masking keys for a client, drawn from the OS RNG in batches so that
-/// each frame costs no system call.
+/// each frame costs no system call. The pool is allocated on first use:
+/// a server's encoders never mask, and 1 KiB inline was a third of each
+/// server connection's writer task.
 #[derive(Debug)]
 struct MaskKeys {
-    pool: [u8; 1024],
+    pool: Option<Box<[u8; KEY_POOL]>>,
     used: usize,
 }
 
 impl MaskKeys {
     fn new() -> Self {
         Self {
-            pool: [0; 1024],
-            used: 1024,
+            pool: None,
+            used: KEY_POOL,
         }
     }
 
     fn next(&mut self) -> [u8; 4] {
-        if self.used == self.pool.len() {
-            if getrandom::fill(&mut self.pool).is_err() {
+        let pool = self.pool.get_or_insert_with(|| Box::new([0; KEY_POOL]));
+        if self.used == KEY_POOL {
+            if getrandom::fill(&mut pool[..]).is_err() {
                 // The OS RNG failing is not something a connection can
                 // recover from; fall back to a key that still masks, from
                 // the address and time, rather than panicking.
                 let t = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)
                     .map_or(0, |d| d.subsec_nanos());
-                for (i, b) in self.pool.iter_mut().enumerate() {
+                for (i, b) in pool.iter_mut().enumerate() {
                     *b = (t >> (i % 4 * 8)) as u8 ^ i as u8;
                 }
             }
             self.used = 0;
         }
         let key = [
-            self.pool[self.used],
-            self.pool[self.used + 1],
-            self.pool[self.used + 2],
-            self.pool[self.used + 3],
+            pool[self.used],
+            pool[self.used + 1],
+            pool[self.used + 2],
+            pool[self.used + 3],
         ];
         self.used += 4;
         key

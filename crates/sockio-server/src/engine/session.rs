@@ -44,6 +44,11 @@ pub(crate) struct SessionState {
     /// When the application asked to be called back
     /// (`EngineHandler::on_deadline`).
     pub(crate) app_deadline: Option<std::time::Instant>,
+    /// When the timer task is armed to wake (`None`: it waits for a
+    /// deadline to appear). A deadline that moves later does not wake it:
+    /// it wakes at the old one, finds nothing due and sleeps again, so a
+    /// packet that only pushes the heartbeat back costs no wake-up.
+    timer_at: Option<std::time::Instant>,
 }
 
 impl SessionState {
@@ -59,6 +64,27 @@ impl SessionState {
                 .ws
                 .as_ref()
                 .is_some_and(|ws| !ws.is_closed() && ws.unwritten() == 0),
+        }
+    }
+
+    /// The earliest deadline the timer task must wake for.
+    fn next_deadline(&self) -> Option<std::time::Instant> {
+        [self.core.poll_timeout(), self.app_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Whether the timer task must be woken to re-arm: a deadline earlier
+    /// than the one it sleeps until, or the session closed.
+    pub(crate) fn timer_stale(&self) -> bool {
+        if self.core.is_closed() {
+            return true;
+        }
+        match (self.next_deadline(), self.timer_at) {
+            (Some(next), Some(armed)) => next < armed,
+            (Some(_), None) => true,
+            (None, _) => false,
         }
     }
 
@@ -78,8 +104,10 @@ impl SessionState {
 #[repr(C)]
 pub(crate) struct SessionEntry {
     state: Mutex<SessionState>,
-    /// Woken on every change: pending polls and the timer task wait on it.
+    /// Woken on every change: pending polls and upgrade probes wait on it.
     pub(crate) changed: Notify,
+    /// Woken when the timer task must re-arm (see `SessionState::timer_at`).
+    pub(crate) timer: Notify,
     pub(crate) sid: Arc<str>,
     /// The handshake request.
     pub(crate) request: Arc<super::RequestInfo>,
@@ -104,8 +132,10 @@ impl SessionEntry {
                 uncompressed: 0,
                 violation: false,
                 app_deadline: None,
+                timer_at: None,
             }),
             changed: Notify::new(),
+            timer: Notify::new(),
         })
     }
 
@@ -138,7 +168,11 @@ impl SessionEntry {
         };
         let lingers = state.core.awaits_final_poll();
         let violation = state.violation;
+        let timer_stale = state.timer_stale();
         drop(state);
+        if timer_stale {
+            self.timer.notify_one();
+        }
         if let Some(reason) = closed {
             if lingers {
                 // Kept for the client's next poll, which gets the close
@@ -190,12 +224,20 @@ pub(crate) fn ws_close_code(reason: CloseReason, violation: bool) -> u16 {
 /// Writes every queued packet to the session's WebSocket. A client that
 /// lets its queue fill up is failed rather than buffered without bound.
 fn flush_ws(state: &mut SessionState) {
-    let Some(ws) = state.ws.clone() else { return };
+    let SessionState {
+        ws: Some(ws),
+        core,
+        uncompressed,
+        ..
+    } = state
+    else {
+        return;
+    };
     // What polling left queued is written as usual from now on.
-    state.uncompressed = 0;
-    let protocol = state.core.protocol();
+    *uncompressed = 0;
+    let protocol = core.protocol();
     let mut overflow = false;
-    for packet in state.core.drain() {
+    for packet in core.drain() {
         match ws.try_send(packet_to_ws(&packet, protocol)) {
             Ok(()) => {}
             Err(sockio_ws::TrySendError::Full) => {
@@ -207,7 +249,7 @@ fn flush_ws(state: &mut SessionState) {
         }
     }
     if overflow {
-        state.core.handle_slow_consumer();
+        core.handle_slow_consumer();
     }
 }
 
@@ -235,28 +277,27 @@ impl Dispatch {
 /// Runs a session's timers (heartbeat, ping timeout, upgrade timeout, and
 /// the application's deadline) until it closes.
 pub(crate) async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
+    // One timer entry for the session's life, reset rather than rebuilt.
+    let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
+    tokio::pin!(sleep);
     loop {
-        let changed = entry.changed.notified();
-        tokio::pin!(changed);
-        changed.as_mut().enable();
+        let rearm = entry.timer.notified();
+        tokio::pin!(rearm);
+        rearm.as_mut().enable();
         let deadline = {
-            let state = entry.lock();
+            let mut state = entry.lock();
             if state.core.is_closed() {
                 return;
             }
-            [state.core.poll_timeout(), state.app_deadline]
-                .into_iter()
-                .flatten()
-                .min()
+            let deadline = state.next_deadline();
+            state.timer_at = deadline;
+            deadline
         };
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
-            }
-        };
+        if let Some(at) = deadline {
+            sleep.as_mut().reset(at.into());
+        }
         tokio::select! {
-            () = sleep => {
+            () = &mut sleep, if deadline.is_some() => {
                 let Some(inner) = inner.upgrade() else { return };
                 let mut state = entry.lock();
                 let now = now();
@@ -275,7 +316,7 @@ pub(crate) async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
                     inner.handler.on_deadline(&socket);
                 }
             }
-            () = &mut changed => {}
+            () = &mut rearm => {}
         }
     }
 }

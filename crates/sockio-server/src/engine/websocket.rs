@@ -6,14 +6,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
-use hyper_util::rt::TokioIo;
 use sockio_core::engine::{Packet, Protocol, Session, TransportKind, UpgradeStep, WsFrame};
 use sockio_ws::{Message, Role, WebSocketStream, WsReader, handshake::server::Accepted};
 
 use super::session::{SessionEntry, now, run_timers};
+use super::upgraded::UpgradedIo;
 use super::{EngineError, EngineSocket, Inner, new_sid, set_cookie};
 
-type Upgraded = TokioIo<hyper::upgrade::Upgraded>;
+type Upgraded = UpgradedIo;
 
 /// The WebSocket message carrying `packet`.
 pub(crate) fn packet_to_ws(packet: &Packet, protocol: Protocol) -> Message {
@@ -65,19 +65,28 @@ where
         }
     };
     let on_upgrade = hyper::upgrade::on(&mut req);
-    let ws_config = inner.ws_config.clone();
+    let engine = inner.clone();
     let deflate = accepted.deflate;
-    tokio::spawn(async move {
-        if let Ok(upgraded) = on_upgrade.await {
-            let ws = WebSocketStream::from_raw(
-                TokioIo::new(upgraded),
+    let fut = async move {
+        let Ok(upgraded) = on_upgrade.await else {
+            return;
+        };
+        // In a block: what builds the stream is not kept in the task for
+        // the connection's life.
+        let ws = {
+            let engine = engine;
+            let (io, read_ahead) = UpgradedIo::new(upgraded);
+            WebSocketStream::from_partially_read(
+                io,
+                read_ahead,
                 Role::Server,
-                &ws_config,
+                &engine.ws_config,
                 deflate,
-            );
-            then(ws).await;
-        }
-    });
+            )
+        };
+        then(ws).await;
+    };
+    tokio::spawn(fut);
     accepted.response().map(|()| Full::new(Bytes::new()))
 }
 
@@ -95,35 +104,51 @@ pub(crate) fn handshake<B>(
     let weak = Arc::downgrade(inner);
     let session_id = sid.clone();
     let mut res = upgrade(inner, req, move |ws| async move {
-        let Some(inner) = weak.upgrade() else { return };
-        let sid = session_id;
-        let (reader, writer) = ws.split();
-        let core = Session::new(
-            sid,
-            &inner.config.engine,
-            TransportKind::WebSocket,
-            protocol,
-            now(),
-        );
-        let entry = SessionEntry::new(core, request);
-        inner.insert(entry.clone());
-        tokio::spawn(run_timers(Arc::downgrade(&inner), entry.clone()));
+        // Opened in a plain function: its locals are not kept in the task
+        // for the connection's life.
+        if let Some((inner, entry, reader)) = open_session(&weak, session_id, request, protocol, ws)
         {
-            let mut state = entry.lock();
-            state.ws = Some(writer);
-            entry.process(&inner, state).run(&inner, &entry);
+            read_loop(inner, entry, reader, protocol).await;
         }
-        let socket = EngineSocket {
-            entry: entry.clone(),
-            engine: Arc::downgrade(&inner),
-        };
-        inner.handler.on_open(&socket);
-        read_loop(inner, entry, reader, protocol).await;
     });
     if res.status() == http::StatusCode::SWITCHING_PROTOCOLS {
         set_cookie(inner, &mut res, &sid);
     }
     res
+}
+
+/// Registers a session opened directly on `ws` and tells the handler;
+/// returns what its read loop needs.
+fn open_session(
+    weak: &std::sync::Weak<Inner>,
+    sid: String,
+    request: Arc<super::RequestInfo>,
+    protocol: Protocol,
+    ws: WebSocketStream<Upgraded>,
+) -> Option<(Arc<Inner>, Arc<SessionEntry>, WsReader<Upgraded>)> {
+    let inner = weak.upgrade()?;
+    let (reader, writer) = ws.split();
+    let core = Session::new(
+        sid,
+        &inner.config.engine,
+        TransportKind::WebSocket,
+        protocol,
+        now(),
+    );
+    let entry = SessionEntry::new(core, request);
+    inner.insert(entry.clone());
+    tokio::spawn(run_timers(Arc::downgrade(&inner), entry.clone()));
+    {
+        let mut state = entry.lock();
+        state.ws = Some(writer);
+        entry.process(&inner, state).run(&inner, &entry);
+    }
+    let socket = EngineSocket {
+        entry: entry.clone(),
+        engine: Arc::downgrade(&inner),
+    };
+    inner.handler.on_open(&socket);
+    Some((inner, entry, reader))
 }
 
 /// A WebSocket for an existing polling session: probe, then upgrade.

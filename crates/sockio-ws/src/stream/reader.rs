@@ -176,14 +176,16 @@ impl<S: AsyncRead> ReaderState<S> {
         loop {
             if self.draining {
                 self.draining = false;
-                self.drain_after_error().await;
+                // The rare ends are boxed: inline, their buffers and timers
+                // would sit in every connection's task.
+                Box::pin(self.drain_after_error()).await;
                 return None;
             }
             if self.finished {
                 return None;
             }
             if self.closing {
-                self.finish_after_close().await;
+                Box::pin(self.finish_after_close()).await;
                 return None;
             }
             match self.decoder.decode(&mut self.buf) {
@@ -197,10 +199,8 @@ impl<S: AsyncRead> ReaderState<S> {
                     self.draining = true;
                     if self.shared.claim_close() {
                         let frame = CloseFrame::new(e.close_code(), "");
-                        let _ = self
-                            .writer
-                            .enqueue_close(Some(frame), AfterClose::Fail)
-                            .await;
+                        let close = self.writer.enqueue_close(Some(frame), AfterClose::Fail);
+                        let _ = Box::pin(close).await;
                     }
                     return Some(Err(e.into()));
                 }
@@ -221,7 +221,8 @@ impl<S: AsyncRead> ReaderState<S> {
                 if self.shared.claim_close() {
                     // Echo the status code (RFC 6455 section 5.5.1).
                     let reply = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
-                    let _ = self.writer.enqueue_close(reply, AfterClose::Reply).await;
+                    let close = self.writer.enqueue_close(reply, AfterClose::Reply);
+                    let _ = Box::pin(close).await;
                 }
             }
             _ => {}
@@ -230,37 +231,54 @@ impl<S: AsyncRead> ReaderState<S> {
 
     /// Reads more bytes. `None`: bytes arrived. `Some(Ok(()))`: the
     /// connection ended cleanly. `Some(Err(_))`: it ended with an error.
+    ///
+    /// An empty buffer is given back while the connection waits for bytes,
+    /// and taken again when they come: an idle connection holds no read
+    /// buffer (8 KiB each before; measured with heaptrack on 2 000 idle
+    /// connections).
     async fn fill(&mut self) -> Option<Result<(), Error>> {
         if self.buf.is_empty() && self.buf.capacity() > KEEP_BUFFER {
             self.buf = BytesMut::new();
         }
-        self.buf.reserve(READ_CHUNK);
-        loop {
-            let changed = self.shared.changed();
-            tokio::pin!(changed);
-            changed.as_mut().enable();
-            if self.shared.abandoned() {
+        // Only while closing: the wait for the peer's close frame.
+        let mut close_wait: Option<Pin<Box<tokio::time::Sleep>>> = None;
+        std::future::poll_fn(|cx| {
+            let (abandoned, deadline) = self.shared.watch_for_reader(cx.waker());
+            if abandoned {
                 // The writer dropped the connection (terminated, or a close
                 // that did not finish in time).
-                return Some(Ok(()));
+                return Poll::Ready(Some(Ok(())));
             }
-            let deadline = self.shared.read_deadline();
-            tokio::select! {
-                read = self.io.read_buf(&mut self.buf) => {
-                    return match read {
-                        Ok(0) if self.shared.close_sent() => Some(Ok(())),
-                        Ok(0) => Some(Err(Error::ResetWithoutClose)),
-                        Ok(_) => None,
-                        Err(e) => Some(Err(e.into())),
-                    };
+            if let Some(at) = deadline {
+                let sleep =
+                    close_wait.get_or_insert_with(|| Box::pin(tokio::time::sleep_until(at)));
+                if sleep.deadline() != at {
+                    sleep.as_mut().reset(at);
                 }
-                () = sleep_until(deadline) => {
+                if sleep.as_mut().poll(cx).is_ready() {
                     // The peer never answered our close frame.
-                    return Some(Ok(()));
+                    return Poll::Ready(Some(Ok(())));
                 }
-                () = &mut changed => {}
             }
-        }
+            self.buf.reserve(READ_CHUNK);
+            let read = {
+                let read = std::pin::pin!(self.io.read_buf(&mut self.buf));
+                read.poll(cx)
+            };
+            match read {
+                Poll::Ready(Ok(0)) if self.shared.close_sent() => Poll::Ready(Some(Ok(()))),
+                Poll::Ready(Ok(0)) => Poll::Ready(Some(Err(Error::ResetWithoutClose))),
+                Poll::Ready(Ok(_)) => Poll::Ready(None),
+                Poll::Ready(Err(e)) => Poll::Ready(Some(Err(e.into()))),
+                Poll::Pending => {
+                    if self.buf.is_empty() {
+                        self.buf = BytesMut::new();
+                    }
+                    Poll::Pending
+                }
+            }
+        })
+        .await
     }
 
     /// After a violation: reads and drops until the peer closes, at most
@@ -301,9 +319,60 @@ impl<S> Drop for ReaderState<S> {
     }
 }
 
-async fn sleep_until(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
+#[cfg(test)]
+mod tests {
+    use std::future::poll_fn;
+
+    use tokio::io::AsyncWriteExt;
+
+    use super::*;
+    use crate::encode::Encoder;
+    use crate::{Config, WebSocketStream};
+
+    fn client_frame(text: &'static str) -> BytesMut {
+        let mut out = BytesMut::new();
+        Encoder::new(Role::Client, &Config::default(), None).encode(&Message::text(text), &mut out);
+        out
+    }
+
+    /// Polls the reader once; true if it had nothing to return.
+    async fn waits(reader: &mut WsReader<tokio::io::DuplexStream>) -> bool {
+        let mut next = std::pin::pin!(reader.next());
+        poll_fn(|cx| Poll::Ready(next.as_mut().poll(cx).is_pending())).await
+    }
+
+    fn buffer_capacity(reader: &WsReader<tokio::io::DuplexStream>) -> usize {
+        reader.state.as_ref().map_or(0, |s| s.buf.capacity())
+    }
+
+    #[tokio::test]
+    async fn a_reader_waiting_for_bytes_holds_no_buffer() {
+        let (ours, mut peer) = tokio::io::duplex(1 << 16);
+        let ws = WebSocketStream::from_raw(ours, Role::Server, &Config::default(), None);
+        let (mut reader, _writer) = ws.split();
+        assert!(waits(&mut reader).await);
+        assert_eq!(buffer_capacity(&reader), 0);
+
+        // Two messages and the start of a third in one write.
+        let mut bytes = client_frame("one");
+        bytes.extend_from_slice(&client_frame("two"));
+        let third = client_frame("three");
+        bytes.extend_from_slice(&third[..4]);
+        peer.write_all(&bytes).await.unwrap();
+        assert_eq!(reader.next().await.unwrap().unwrap(), Message::text("one"));
+        assert_eq!(reader.next().await.unwrap().unwrap(), Message::text("two"));
+        // A partial frame is kept while waiting for the rest.
+        assert!(waits(&mut reader).await);
+        assert!(buffer_capacity(&reader) >= 4);
+        peer.write_all(&third[4..]).await.unwrap();
+        assert_eq!(
+            reader.next().await.unwrap().unwrap(),
+            Message::text("three")
+        );
+        // Nothing left: the buffer is given back.
+        assert!(waits(&mut reader).await);
+        assert_eq!(buffer_capacity(&reader), 0);
+        peer.write_all(&client_frame("four")).await.unwrap();
+        assert_eq!(reader.next().await.unwrap().unwrap(), Message::text("four"));
     }
 }

@@ -1,8 +1,9 @@
 //! State the reading and writing halves of a connection share: the close
 //! handshake, what is queued and not yet written, and termination.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
+use std::task::Waker;
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -32,9 +33,17 @@ pub(crate) struct Shared {
     space: Notify,
     /// How long a close may take, from when it is claimed.
     close_timeout: Duration,
-    state: Mutex<State>,
+    state: Mutex<Watched>,
     /// Woken on every change of `state`.
     changed: Notify,
+}
+
+/// The state, and the reader's waker, woken with `changed` (the reader
+/// polls for bytes and for changes at once, without a `Notified` per read).
+#[derive(Debug, Default)]
+struct Watched {
+    state: State,
+    reader: Option<Waker>,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -70,7 +79,7 @@ impl Shared {
             space_wanted: AtomicBool::new(false),
             space: Notify::new(),
             close_timeout,
-            state: Mutex::new(State::default()),
+            state: Mutex::new(Watched::default()),
             changed: Notify::new(),
         }
     }
@@ -185,16 +194,39 @@ impl Shared {
         self.unwritten_bytes.load(Ordering::Acquire)
     }
 
+    fn lock(&self) -> MutexGuard<'_, Watched> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn update(&self, f: impl FnOnce(&mut State)) {
-        {
-            let mut s = self.state.lock().unwrap_or_else(|e| e.into_inner());
-            f(&mut s);
-        }
+        let reader = {
+            let mut w = self.lock();
+            f(&mut w.state);
+            w.reader.take()
+        };
         self.changed.notify_waiters();
+        if let Some(reader) = reader {
+            reader.wake();
+        }
     }
 
     fn get(&self) -> State {
-        *self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.lock().state
+    }
+
+    /// For the reader, about to wait for bytes: registers `waker` to be
+    /// woken on the next change, and returns whether the writer gave the
+    /// connection up, and when the reader must give up waiting for the
+    /// peer: the close timeout after the close was claimed, once our close
+    /// frame went out.
+    pub(crate) fn watch_for_reader(&self, waker: &Waker) -> (bool, Option<Instant>) {
+        let mut w = self.lock();
+        match &w.reader {
+            Some(known) if known.will_wake(waker) => {}
+            _ => w.reader = Some(waker.clone()),
+        }
+        let s = w.state;
+        (s.abandoned, s.close_deadline.filter(|_| s.close_sent))
     }
 
     pub(crate) fn set_close_sent(&self) {
@@ -218,18 +250,6 @@ impl Shared {
 
     pub(crate) fn close_sent(&self) -> bool {
         self.get().close_sent
-    }
-
-    /// Whether the writer gave the connection up.
-    pub(crate) fn abandoned(&self) -> bool {
-        self.get().abandoned
-    }
-
-    /// When the reader must give up waiting for the peer: the close
-    /// timeout after the close was claimed, once our close frame went out.
-    pub(crate) fn read_deadline(&self) -> Option<Instant> {
-        let s = self.get();
-        s.close_deadline.filter(|_| s.close_sent)
     }
 
     /// Waits for the next change of state. Call [`Shared::changed`] before

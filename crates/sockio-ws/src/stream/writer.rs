@@ -354,18 +354,28 @@ async fn write_loop<W>(
                 Outgoing::Terminate => {}
             }
         }
-        // Polled only while the write is pending: a peer that stops reading
-        // cannot hold the connection past a termination or the close
-        // deadline.
-        let written = tokio::select! {
-            biased;
-            written = write_all(&mut io, &mut bufs) => written,
-            () = shared.give_up() => {
-                shared.sub_unwritten(taken, bytes);
-                at_boundary = false;
-                abandoned = true;
-                shutdown = false;
-                break;
+        // The deadline is watched only while the write is pending (a peer
+        // that stops reading cannot hold the connection past a termination
+        // or the close deadline), and is boxed then: the wait is the rare
+        // case, and kept out of the task it would make larger.
+        let written = {
+            let mut write = std::pin::pin!(write_all(&mut io, &mut bufs));
+            match poll_once(write.as_mut()).await {
+                Some(written) => written,
+                None => {
+                    let give_up = Box::pin(shared.give_up());
+                    tokio::select! {
+                        biased;
+                        written = write => written,
+                        () = give_up => {
+                            shared.sub_unwritten(taken, bytes);
+                            at_boundary = false;
+                            abandoned = true;
+                            shutdown = false;
+                            break;
+                        }
+                    }
+                }
             }
         };
         if written.is_err() {
@@ -376,7 +386,7 @@ async fn write_loop<W>(
         if let Some(after) = close {
             shared.set_close_sent();
             match after {
-                AfterClose::AwaitPeer => shared.wait_close_received().await,
+                AfterClose::AwaitPeer => Box::pin(shared.wait_close_received()).await,
                 AfterClose::Reply => {}
                 AfterClose::Fail => shutdown = true,
             }
@@ -400,20 +410,19 @@ async fn write_loop<W>(
         let frame = shared
             .take_terminate_frame()
             .filter(|_| at_boundary && !shared.close_sent());
-        if let Some(frame) = frame {
-            encoder.encode(&Message::Close(Some(frame)), &mut scratch);
-            bufs.push(scratch.split().freeze());
-            let limit = close_timeout.min(TERMINATE_WRITE_LIMIT);
-            shutdown = matches!(
-                tokio::time::timeout(limit, write_all(&mut io, &mut bufs)).await,
-                Ok(Ok(()))
-            );
-        } else {
-            shutdown = false;
-        }
+        shutdown = match frame {
+            Some(frame) => {
+                encoder.encode(&Message::Close(Some(frame)), &mut scratch);
+                bufs.push(scratch.split().freeze());
+                let limit = close_timeout.min(TERMINATE_WRITE_LIMIT);
+                let write = Box::pin(tokio::time::timeout(limit, write_all(&mut io, &mut bufs)));
+                matches!(write.await, Ok(Ok(())))
+            }
+            None => false,
+        };
     }
     if shutdown {
-        let _ = tokio::time::timeout(close_timeout, io.shutdown()).await;
+        let _ = Box::pin(tokio::time::timeout(close_timeout, io.shutdown())).await;
     }
     shared.set_writer_done(abandoned);
 }
@@ -421,6 +430,16 @@ async fn write_loop<W>(
 /// Longest wait for the transport to take the close frame of a
 /// terminated connection.
 const TERMINATE_WRITE_LIMIT: Duration = Duration::from_secs(1);
+
+/// Polls `fut` once: its output if it is ready at once, else `None` (it
+/// was polled, so it will wake the task when it can go on).
+async fn poll_once<F: std::future::Future + Unpin>(mut fut: F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| match std::pin::Pin::new(&mut fut).poll(cx) {
+        std::task::Poll::Ready(out) => std::task::Poll::Ready(Some(out)),
+        std::task::Poll::Pending => std::task::Poll::Ready(None),
+    })
+    .await
+}
 
 /// Writes every buffer, many per system call, then flushes.
 async fn write_all<W: AsyncWrite + Unpin>(
@@ -435,15 +454,18 @@ async fn write_all<W: AsyncWrite + Unpin>(
         if first == bufs.len() {
             break;
         }
-        let n = {
+        // The slices are rebuilt on each poll rather than held across the
+        // wait, which would put 1 KiB of them in every writer task.
+        let n = std::future::poll_fn(|cx| {
             let mut slices = [IoSlice::new(&[]); MAX_IOV];
             let mut count = 0;
             for (slot, buf) in slices.iter_mut().zip(&bufs[first..]) {
                 *slot = IoSlice::new(buf);
                 count += 1;
             }
-            io.write_vectored(&slices[..count]).await?
-        };
+            std::pin::Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count])
+        })
+        .await?;
         if n == 0 {
             return Err(std::io::ErrorKind::WriteZero.into());
         }
