@@ -270,6 +270,10 @@ async fn read_loop(
 ) {
     let mut failed = false;
     let mut closed = false;
+    // Handlers run in this loop and send with `try_send`: what they send
+    // to this connection is written here, before the next read, without
+    // waking the writer task.
+    reader.batch_replies();
     while let Some(msg) = reader.next().await {
         if closed {
             continue;

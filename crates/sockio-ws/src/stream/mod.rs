@@ -10,6 +10,7 @@ mod handshake;
 mod queue;
 mod reader;
 mod shared;
+mod write_task;
 mod writer;
 
 use std::sync::Arc;
@@ -99,10 +100,10 @@ where
             config.close_timeout,
             config.write_queue_bytes,
         ));
-        let writer = WsWriter::spawn(
+        let (writer, core) = WsWriter::spawn(
             wr,
             Encoder::new(role, config, deflate),
-            shared.clone(),
+            shared,
             config.write_queue_frames,
             config.close_timeout,
         );
@@ -111,7 +112,7 @@ where
             read,
             Decoder::new(role, config, deflate),
             writer,
-            shared,
+            core,
             role,
             config.close_timeout,
         );

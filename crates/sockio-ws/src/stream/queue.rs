@@ -31,6 +31,15 @@ struct State<T> {
     senders: usize,
     /// The parked writer, if it is parked.
     waker: Option<Waker>,
+    /// A sender waits for room (`space` is notified when items are taken).
+    space_wanted: bool,
+    /// The reader is handling a message and will write what it queues
+    /// itself (see [`Sender::cork`]): pushes do not wake the writer.
+    corked: bool,
+    /// The reader took items to write them itself: the writer waits.
+    inline: bool,
+    /// An inline write left bytes (or a flush) for the writer to finish.
+    leftover: bool,
 }
 
 struct Chan<T> {
@@ -59,6 +68,10 @@ pub(crate) fn queue<T>(capacity: usize) -> (Sender<T>, Receiver<T>) {
             closed: false,
             senders: 1,
             waker: None,
+            space_wanted: false,
+            corked: false,
+            inline: false,
+            leftover: false,
         }),
         capacity: capacity.max(1),
         space: Notify::new(),
@@ -110,15 +123,109 @@ impl<T> Sender<T> {
                 return Err(TryPushError::Closed(item));
             }
             if state.items.len() >= self.0.capacity {
+                state.space_wanted = true;
                 return Err(TryPushError::Full(item));
             }
             state.items.push_back(item);
-            state.waker.take()
+            if state.corked {
+                None
+            } else {
+                state.waker.take()
+            }
         };
         if let Some(waker) = waker {
             waker.wake();
         }
         Ok(())
+    }
+
+    /// Holds pushes back from the writer: they are queued without waking
+    /// it, until [`Sender::take_corked`] or [`Sender::uncork`]. For the
+    /// reader, while it handles a message whose replies it will write
+    /// itself.
+    pub(crate) fn cork(&self) {
+        self.0.lock().corked = true;
+    }
+
+    /// Ends a cork, waking the writer if items wait.
+    pub(crate) fn uncork(&self) {
+        let waker = {
+            let mut state = self.0.lock();
+            if !state.corked {
+                return;
+            }
+            state.corked = false;
+            if state.items.is_empty() || state.inline {
+                None
+            } else {
+                state.waker.take()
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+    }
+
+    /// Ends a cork by taking the queued items to write them in place, when
+    /// the writer is parked (not writing, nothing left over): `take` gets
+    /// them in order until it hands one back, which stays queued first.
+    /// True if items were taken: [`Sender::inline_done`] must follow, and
+    /// the writer waits until then. False: the cork is over and the writer
+    /// was woken if it has work.
+    pub(crate) fn take_corked(&self, mut take: impl FnMut(T) -> Result<(), T>) -> bool {
+        let waker = {
+            let mut state = self.0.lock();
+            if !state.corked {
+                return false;
+            }
+            let parked = state.waker.is_some() && !state.leftover && !state.inline;
+            if parked && !state.closed {
+                let mut took = false;
+                while let Some(item) = state.items.pop_front() {
+                    match take(item) {
+                        Ok(()) => took = true,
+                        Err(back) => {
+                            state.items.push_front(back);
+                            break;
+                        }
+                    }
+                }
+                if took {
+                    state.inline = true;
+                    return true;
+                }
+            }
+            state.corked = false;
+            if state.items.is_empty() {
+                None
+            } else {
+                state.waker.take()
+            }
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        false
+    }
+
+    /// Ends the in-place write [`Sender::take_corked`] started; `leftover`:
+    /// it left bytes or a flush for the writer.
+    pub(crate) fn inline_done(&self, leftover: bool) {
+        let (waker, space) = {
+            let mut state = self.0.lock();
+            state.inline = false;
+            state.corked = false;
+            state.leftover |= leftover;
+            let work = !state.items.is_empty() || state.leftover || state.senders == 0;
+            let waker = if work { state.waker.take() } else { None };
+            (waker, std::mem::take(&mut state.space_wanted))
+        };
+        if let Some(waker) = waker {
+            waker.wake();
+        }
+        if space {
+            self.0.space.notify_waiters();
+        }
     }
 
     /// Queues `item`, waiting for room; the item comes back if the writer
@@ -133,6 +240,8 @@ impl<T> Sender<T> {
                 Err(TryPushError::Closed(back)) => return Err(back),
                 Err(TryPushError::Full(back)) => item = back,
             }
+            // Room comes only from the writer: a cork must not hold it.
+            self.uncork();
             space.await;
         }
     }
@@ -160,19 +269,21 @@ impl<T> Sender<T> {
 pub(crate) struct Receiver<T>(Arc<Chan<T>>);
 
 impl<T> Receiver<T> {
-    /// Waits for items and moves up to `limit` of them into `buf`, in
-    /// order; 0 once every sender is gone and nothing is left (or the
-    /// queue was closed).
-    pub(crate) async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> usize {
-        let taken = poll_fn(|cx| {
+    /// Waits for work and moves up to `limit` queued items into `buf`, in
+    /// order; `Some(0)` when only an in-place write's leftover is to be
+    /// finished, `None` once every sender is gone and nothing is left (or
+    /// the queue was closed). Waits while the reader writes in place.
+    pub(crate) async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> Option<usize> {
+        let (taken, space_wanted) = poll_fn(|cx| {
             let mut state = self.0.lock();
-            if !state.items.is_empty() {
+            if !state.inline && (!state.items.is_empty() || state.leftover) {
+                state.leftover = false;
                 let n = state.items.len().min(limit);
                 buf.extend(state.items.drain(..n));
-                return Poll::Ready(n);
+                return Poll::Ready((Some(n), std::mem::take(&mut state.space_wanted)));
             }
-            if state.closed || state.senders == 0 {
-                return Poll::Ready(0);
+            if !state.inline && (state.closed || state.senders == 0) {
+                return Poll::Ready((None, false));
             }
             match &mut state.waker {
                 Some(w) if w.will_wake(cx.waker()) => {}
@@ -181,7 +292,8 @@ impl<T> Receiver<T> {
             Poll::Pending
         })
         .await;
-        if taken > 0 {
+        // Only when a sender found the queue full: a notify costs a lock.
+        if space_wanted {
             self.0.space.notify_waiters();
         }
         taken
@@ -217,7 +329,7 @@ mod tests {
         tx.try_push(2).unwrap();
         assert!(matches!(tx.try_push(3), Err(TryPushError::Full(3))));
         let mut buf = Vec::new();
-        assert_eq!(rx.recv_many(&mut buf, 10).await, 2);
+        assert_eq!(rx.recv_many(&mut buf, 10).await, Some(2));
         assert_eq!(buf, [1, 2]);
         // A waiting push goes in once the writer takes items.
         tx.try_push(3).unwrap();
@@ -229,10 +341,10 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!pusher.is_finished());
         buf.clear();
-        assert_eq!(rx.recv_many(&mut buf, 1).await, 1);
+        assert_eq!(rx.recv_many(&mut buf, 1).await, Some(1));
         pusher.await.unwrap().unwrap();
         buf.clear();
-        assert_eq!(rx.recv_many(&mut buf, 10).await, 2);
+        assert_eq!(rx.recv_many(&mut buf, 10).await, Some(2));
         assert_eq!(buf, [4, 5]);
         // Closing refuses new items and wakes `closed`.
         assert!(!tx.is_closed());
@@ -255,7 +367,7 @@ mod tests {
         let reader = tokio::spawn(async move {
             let mut buf = Vec::new();
             let mut got = Vec::new();
-            while rx.recv_many(&mut buf, 8).await > 0 {
+            while rx.recv_many(&mut buf, 8).await.is_some() {
                 got.append(&mut buf);
             }
             got

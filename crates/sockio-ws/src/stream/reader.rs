@@ -11,6 +11,7 @@ use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, ReadHalf};
 
 use super::shared::Shared;
+use super::write_task::FlushCorked;
 use super::writer::{AfterClose, WsWriter};
 use crate::close::CloseFrame;
 use crate::decode::Decoder;
@@ -68,15 +69,19 @@ impl<S: AsyncRead> WsReader<S> {
         buf: BytesMut,
         decoder: Decoder,
         writer: WsWriter,
-        shared: Arc<Shared>,
+        core: Arc<dyn FlushCorked>,
         role: Role,
         close_timeout: Duration,
     ) -> Self {
+        let shared = writer.shared_arc();
         let state = ReaderState {
             io,
             buf,
             decoder,
             writer: writer.clone(),
+            core,
+            batch_replies: false,
+            corked: false,
             shared,
             role,
             close_timeout,
@@ -120,6 +125,23 @@ impl<S> WsReader<S> {
     pub fn writer(&self) -> &WsWriter {
         &self.writer
     }
+
+    /// Writes replies in the reading task: what is sent on this connection
+    /// between a message returned by [`next`](Self::next) and the next call
+    /// to `next` is held, then written by that call, in one system call,
+    /// before it waits for more bytes (when the writer task is idle; else
+    /// the writer task writes it, as usual). A request/reply exchange then
+    /// costs no wake-up of the writer task.
+    ///
+    /// Only for a caller that calls `next` again as soon as it has handled
+    /// a message: held messages wait for that call. Sends that must wait
+    /// for room (`send`, not `try_send`) release them at once, so that a
+    /// full queue cannot stall.
+    pub fn batch_replies(&mut self) {
+        if let Some(state) = self.state.as_mut() {
+            state.batch_replies = true;
+        }
+    }
 }
 
 impl<S> futures_core::Stream for WsReader<S>
@@ -157,6 +179,12 @@ struct ReaderState<S> {
     buf: BytesMut,
     decoder: Decoder,
     writer: WsWriter,
+    /// The writing side, for in-place writes of replies.
+    core: Arc<dyn FlushCorked>,
+    /// See [`WsReader::batch_replies`].
+    batch_replies: bool,
+    /// Sends are held for this reader to write (a message was returned).
+    corked: bool,
     shared: Arc<Shared>,
     role: Role,
     close_timeout: Duration,
@@ -174,6 +202,9 @@ impl<S: AsyncRead> ReaderState<S> {
     /// See [`WsReader::next`].
     async fn next(&mut self) -> Option<Result<Message, Error>> {
         loop {
+            if self.draining || self.finished || self.closing {
+                self.uncork();
+            }
             if self.draining {
                 self.draining = false;
                 // The rare ends are boxed: inline, their buffers and timers
@@ -191,10 +222,15 @@ impl<S: AsyncRead> ReaderState<S> {
             match self.decoder.decode(&mut self.buf) {
                 Ok(Some(msg)) => {
                     self.on_message(&msg).await;
+                    if self.batch_replies && !self.corked && msg.is_data() {
+                        self.writer.queue().cork();
+                        self.corked = true;
+                    }
                     return Some(Ok(msg));
                 }
                 Ok(None) => {}
                 Err(e) => {
+                    self.uncork();
                     self.finished = true;
                     self.draining = true;
                     if self.shared.claim_close() {
@@ -205,6 +241,11 @@ impl<S: AsyncRead> ReaderState<S> {
                     return Some(Err(e.into()));
                 }
             }
+            if self.corked {
+                self.corked = false;
+                self.core
+                    .flush_corked(self.writer.queue(), self.writer.shared());
+            }
             if let Some(result) = self.fill().await {
                 self.finished = true;
                 return result.err().map(Err);
@@ -212,10 +253,19 @@ impl<S: AsyncRead> ReaderState<S> {
         }
     }
 
+    /// Releases sends held for this reader to the writer task.
+    fn uncork(&mut self) {
+        if self.corked {
+            self.corked = false;
+            self.writer.queue().uncork();
+        }
+    }
+
     async fn on_message(&mut self, msg: &Message) {
         match msg {
             Message::Ping(payload) => self.writer.pong(payload.clone()),
             Message::Close(frame) => {
+                self.uncork();
                 self.closing = true;
                 self.shared.set_close_received();
                 if self.shared.claim_close() {
@@ -313,6 +363,9 @@ impl<S: AsyncRead> ReaderState<S> {
 
 impl<S> Drop for ReaderState<S> {
     fn drop(&mut self) {
+        if self.corked {
+            self.writer.queue().uncork();
+        }
         // A close frame we sent can no longer be answered to anyone: the
         // writer stops waiting for the reply and drops the connection.
         self.shared.set_reader_gone();

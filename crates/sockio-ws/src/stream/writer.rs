@@ -2,15 +2,15 @@
 //! connection, which encodes in order and writes whatever is queued in one
 //! vectored write.
 
-use std::io::IoSlice;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::{Buf, Bytes, BytesMut};
-use tokio::io::{AsyncWrite, AsyncWriteExt};
+use bytes::Bytes;
+use tokio::io::AsyncWrite;
 
-use super::queue::{self, Receiver, Sender, TryPushError};
+use super::queue::{self, Sender, TryPushError};
 use super::shared::Shared;
+use super::write_task::{SharedCore, WriteCore, write_loop};
 use crate::close::CloseFrame;
 use crate::encode::Encoder;
 use crate::message::Message;
@@ -43,7 +43,7 @@ pub(crate) enum Outgoing {
 impl Outgoing {
     /// The payload bytes the item holds, as counted against
     /// [`Config::write_queue_bytes`](crate::Config::write_queue_bytes).
-    fn cost(&self) -> usize {
+    pub(crate) fn cost(&self) -> usize {
         match self {
             Self::Message(m, _) | Self::Fragmented(m, _) => m.len(),
             Self::Frame(f) => f.len(),
@@ -78,21 +78,44 @@ pub struct WsWriter {
 }
 
 impl WsWriter {
-    /// Starts the writer task over `io` and returns its handle.
+    /// Starts the writer task over `io` and returns its handle, and the
+    /// writing side for the reader's in-place writes.
     pub(crate) fn spawn<W>(
         io: W,
         encoder: Encoder,
         shared: Arc<Shared>,
         queue: usize,
         close_timeout: Duration,
-    ) -> Self
+    ) -> (Self, SharedCore<W>)
     where
         W: AsyncWrite + Unpin + Send + 'static,
     {
         let (tx, rx) = queue::queue(queue);
         let role = encoder.role();
-        tokio::spawn(write_loop(io, rx, encoder, shared.clone(), close_timeout));
-        Self { tx, shared, role }
+        let core = WriteCore::new(io, encoder);
+        tokio::spawn(write_loop(
+            core.clone(),
+            rx,
+            role,
+            shared.clone(),
+            close_timeout,
+        ));
+        (Self { tx, shared, role }, core)
+    }
+
+    /// The queue, for the reader's cork and in-place writes.
+    pub(crate) fn queue(&self) -> &Sender<Outgoing> {
+        &self.tx
+    }
+
+    /// The shared connection state.
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// The shared connection state, to keep.
+    pub(crate) fn shared_arc(&self) -> Arc<Shared> {
+        self.shared.clone()
     }
 
     /// Queues a message. A `Message::Close` starts the close handshake
@@ -206,10 +229,14 @@ impl WsWriter {
     /// start (a cancelled wait uncounts it).
     async fn push(&self, item: Outgoing) -> Result<(), Error> {
         let cost = item.cost();
-        self.shared
-            .add_unwritten(cost)
-            .await
-            .map_err(|()| Error::ConnectionClosed)?;
+        if !self.shared.try_add_unwritten(cost) {
+            // Room comes only from the writer: a cork must not hold it.
+            self.tx.uncork();
+            self.shared
+                .add_unwritten(cost)
+                .await
+                .map_err(|()| Error::ConnectionClosed)?;
+        }
         let mut counted = Counted {
             shared: &self.shared,
             cost,
@@ -293,194 +320,4 @@ impl Drop for Counted<'_> {
             self.shared.sub_unwritten(1, self.cost);
         }
     }
-}
-
-/// Most slices handed to one vectored write.
-const MAX_IOV: usize = 64;
-/// Most queued items taken per wakeup.
-const BATCH: usize = 256;
-
-async fn write_loop<W>(
-    mut io: W,
-    mut rx: Receiver<Outgoing>,
-    mut encoder: Encoder,
-    shared: Arc<Shared>,
-    close_timeout: Duration,
-) where
-    W: AsyncWrite + Unpin,
-{
-    let role = encoder.role();
-    // Empty until used: an idle connection holds no batch (preallocating
-    // BATCH items here was 20 KiB of every connection's memory).
-    let mut batch = Vec::new();
-    let mut bufs: Vec<Bytes> = Vec::new();
-    let mut scratch = BytesMut::new();
-    let mut shutdown = role == Role::Server;
-    // Whether the transport is at a frame boundary (a write given up
-    // half-way leaves it mid-frame, where no close frame may follow).
-    let mut at_boundary = true;
-    let mut abandoned = false;
-    loop {
-        if shared.is_terminated() {
-            break;
-        }
-        let taken = rx.recv_many(&mut batch, BATCH).await;
-        if taken == 0 || shared.is_terminated() {
-            break;
-        }
-        let mut close = None;
-        let mut bytes = 0;
-        for item in batch.drain(..) {
-            bytes += item.cost();
-            if close.is_some() {
-                continue;
-            }
-            match item {
-                Outgoing::Frame(frame) => bufs.push(frame),
-                Outgoing::Message(msg, compress) => {
-                    let payload = encoder.encode_zero_copy_with(&msg, compress, &mut scratch);
-                    bufs.push(scratch.split().freeze());
-                    bufs.extend(payload);
-                }
-                Outgoing::Fragmented(msg, fragment) => {
-                    encoder.encode_fragmented(&msg, fragment, &mut scratch);
-                    bufs.push(scratch.split().freeze());
-                }
-                Outgoing::Close(frame, after) => {
-                    encoder.encode(&Message::Close(frame), &mut scratch);
-                    bufs.push(scratch.split().freeze());
-                    close = Some(after);
-                }
-                Outgoing::Terminate => {}
-            }
-        }
-        // The deadline is watched only while the write is pending (a peer
-        // that stops reading cannot hold the connection past a termination
-        // or the close deadline), and is boxed then: the wait is the rare
-        // case, and kept out of the task it would make larger.
-        let written = {
-            let mut write = std::pin::pin!(write_all(&mut io, &mut bufs));
-            match poll_once(write.as_mut()).await {
-                Some(written) => written,
-                None => {
-                    let give_up = Box::pin(shared.give_up());
-                    tokio::select! {
-                        biased;
-                        written = write => written,
-                        () = give_up => {
-                            shared.sub_unwritten(taken, bytes);
-                            at_boundary = false;
-                            abandoned = true;
-                            shutdown = false;
-                            break;
-                        }
-                    }
-                }
-            }
-        };
-        if written.is_err() {
-            shutdown = false;
-            break;
-        }
-        shared.sub_unwritten(taken, bytes);
-        if let Some(after) = close {
-            shared.set_close_sent();
-            match after {
-                AfterClose::AwaitPeer => Box::pin(shared.wait_close_received()).await,
-                AfterClose::Reply => {}
-                AfterClose::Fail => shutdown = true,
-            }
-            break;
-        }
-    }
-    rx.close();
-    // What is still queued is dropped now, not when the last sender goes.
-    let mut dropped = (batch.len(), 0);
-    for item in batch.drain(..) {
-        dropped.1 += item.cost();
-    }
-    while let Some(item) = rx.try_recv() {
-        dropped.0 += 1;
-        dropped.1 += item.cost();
-    }
-    shared.sub_unwritten(dropped.0, dropped.1);
-    bufs.clear();
-    if shared.is_terminated() {
-        abandoned = true;
-        let frame = shared
-            .take_terminate_frame()
-            .filter(|_| at_boundary && !shared.close_sent());
-        shutdown = match frame {
-            Some(frame) => {
-                encoder.encode(&Message::Close(Some(frame)), &mut scratch);
-                bufs.push(scratch.split().freeze());
-                let limit = close_timeout.min(TERMINATE_WRITE_LIMIT);
-                let write = Box::pin(tokio::time::timeout(limit, write_all(&mut io, &mut bufs)));
-                matches!(write.await, Ok(Ok(())))
-            }
-            None => false,
-        };
-    }
-    if shutdown {
-        let _ = Box::pin(tokio::time::timeout(close_timeout, io.shutdown())).await;
-    }
-    shared.set_writer_done(abandoned);
-}
-
-/// Longest wait for the transport to take the close frame of a
-/// terminated connection.
-const TERMINATE_WRITE_LIMIT: Duration = Duration::from_secs(1);
-
-/// Polls `fut` once: its output if it is ready at once, else `None` (it
-/// was polled, so it will wake the task when it can go on).
-async fn poll_once<F: std::future::Future + Unpin>(mut fut: F) -> Option<F::Output> {
-    std::future::poll_fn(|cx| match std::pin::Pin::new(&mut fut).poll(cx) {
-        std::task::Poll::Ready(out) => std::task::Poll::Ready(Some(out)),
-        std::task::Poll::Pending => std::task::Poll::Ready(None),
-    })
-    .await
-}
-
-/// Writes every buffer, many per system call, then flushes.
-async fn write_all<W: AsyncWrite + Unpin>(
-    io: &mut W,
-    bufs: &mut Vec<Bytes>,
-) -> std::io::Result<()> {
-    let mut first = 0;
-    loop {
-        while first < bufs.len() && bufs[first].is_empty() {
-            first += 1;
-        }
-        if first == bufs.len() {
-            break;
-        }
-        // The slices are rebuilt on each poll rather than held across the
-        // wait, which would put 1 KiB of them in every writer task.
-        let n = std::future::poll_fn(|cx| {
-            let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let mut count = 0;
-            for (slot, buf) in slices.iter_mut().zip(&bufs[first..]) {
-                *slot = IoSlice::new(buf);
-                count += 1;
-            }
-            std::pin::Pin::new(&mut *io).poll_write_vectored(cx, &slices[..count])
-        })
-        .await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        let mut left = n;
-        while left > 0 {
-            let len = bufs[first].len();
-            if left >= len {
-                left -= len;
-                first += 1;
-            } else {
-                bufs[first].advance(left);
-                left = 0;
-            }
-        }
-    }
-    bufs.clear();
-    io.flush().await
 }
