@@ -46,4 +46,5 @@
 
 pub mod adapter;
 pub mod engine;
+mod lean;
 pub mod socket;

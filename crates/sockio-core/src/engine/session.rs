@@ -212,7 +212,7 @@ impl Session {
             final_poll: None,
         };
         let handshake = s.handshake(config.max_payload);
-        s.outbox.push_back(Packet::Open(Bytes::from(handshake)));
+        crate::lean::push_back(&mut s.outbox, Packet::Open(Bytes::from(handshake)));
         match protocol {
             // v4: the server pings.
             Protocol::V4 => s.next_ping = Some(now + s.ping_interval),
@@ -304,12 +304,16 @@ impl Session {
             }
             (Packet::Ping(data), Protocol::V3) => {
                 self.pong_deadline = Some(now + self.ping_interval + self.ping_timeout);
-                self.outbox.push_back(Packet::Pong(data));
+                crate::lean::push_back(&mut self.outbox, Packet::Pong(data));
             }
             // A heartbeat in the wrong direction.
             (Packet::Ping(_) | Packet::Pong(_), _) => self.close_with(CloseReason::TransportError),
-            (Packet::Message(text), _) => self.events.push_back(Event::Message(text)),
-            (Packet::Binary(data), _) => self.events.push_back(Event::Binary(data)),
+            (Packet::Message(text), _) => {
+                crate::lean::push_back(&mut self.events, Event::Message(text));
+            }
+            (Packet::Binary(data), _) => {
+                crate::lean::push_back(&mut self.events, Event::Binary(data));
+            }
             (Packet::Close, _) => {
                 self.close_with(CloseReason::TransportClose);
                 self.final_poll = Some(Packet::Noop);
@@ -352,9 +356,9 @@ impl Session {
         self.next_ping = None;
         self.pong_deadline = None;
         if self.upgrade.take().is_some() {
-            self.events.push_back(Event::UpgradeFailed);
+            crate::lean::push_back(&mut self.events, Event::UpgradeFailed);
         }
-        self.events.push_back(Event::Closed(reason));
+        crate::lean::push_back(&mut self.events, Event::Closed(reason));
     }
 
     // ----- upgrade -----
@@ -395,13 +399,13 @@ impl Session {
                 self.upgrade = None;
                 self.upgraded = true;
                 self.transport = TransportKind::WebSocket;
-                self.events.push_back(Event::Upgraded);
+                crate::lean::push_back(&mut self.events, Event::Upgraded);
                 UpgradeStep::Upgraded
             }
             Packet::Noop => UpgradeStep::Wait,
             _ => {
                 self.upgrade = None;
-                self.events.push_back(Event::UpgradeFailed);
+                crate::lean::push_back(&mut self.events, Event::UpgradeFailed);
                 UpgradeStep::Abort
             }
         }
@@ -410,7 +414,7 @@ impl Session {
     /// The probing WebSocket went away before the upgrade completed.
     pub fn abort_upgrade(&mut self) {
         if self.upgrade.take().is_some() {
-            self.events.push_back(Event::UpgradeFailed);
+            crate::lean::push_back(&mut self.events, Event::UpgradeFailed);
         }
     }
 
@@ -433,7 +437,7 @@ impl Session {
             return false;
         }
         self.outbox_bytes += len;
-        self.outbox.push_back(packet);
+        crate::lean::push_back(&mut self.outbox, packet);
         true
     }
 
@@ -545,7 +549,7 @@ impl Session {
         }
         if let Some(due) = self.next_ping.filter(|t| now >= *t) {
             self.next_ping = None;
-            self.outbox.push_back(Packet::Ping(Bytes::new()));
+            crate::lean::push_back(&mut self.outbox, Packet::Ping(Bytes::new()));
             // Counted from when the ping is sent, as engine.io counts it,
             // so that a server that stalled does not fail every client the
             // moment its late pings go out. A timer that is late by no more
@@ -557,7 +561,7 @@ impl Session {
         }
         if self.upgrade.is_some_and(|u| now >= u.deadline) {
             self.upgrade = None;
-            self.events.push_back(Event::UpgradeFailed);
+            crate::lean::push_back(&mut self.events, Event::UpgradeFailed);
         }
         if let Some(upgrade) = self.upgrade.as_mut()
             && let Some(at) = upgrade.noop_at.filter(|at| now >= *at)

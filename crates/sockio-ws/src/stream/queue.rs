@@ -126,6 +126,12 @@ impl<T> Sender<T> {
                 state.space_wanted = true;
                 return Err(TryPushError::Full(item));
             }
+            // Grown one item at a time while small: most connections hold
+            // one item at a time, and the capacity stays.
+            if state.items.len() == state.items.capacity() && state.items.capacity() < 4 {
+                let more = state.items.capacity().max(1);
+                state.items.reserve_exact(more);
+            }
             state.items.push_back(item);
             if state.corked {
                 None
@@ -269,17 +275,24 @@ impl<T> Sender<T> {
 pub(crate) struct Receiver<T>(Arc<Chan<T>>);
 
 impl<T> Receiver<T> {
-    /// Waits for work and moves up to `limit` queued items into `buf`, in
-    /// order; `Some(0)` when only an in-place write's leftover is to be
-    /// finished, `None` once every sender is gone and nothing is left (or
-    /// the queue was closed). Waits while the reader writes in place.
-    pub(crate) async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> Option<usize> {
+    /// Waits for work and hands up to `limit` queued items to `take`, in
+    /// order, under the queue's lock (nothing is copied on the way);
+    /// `Some(0)` when only an in-place write's leftover is to be finished,
+    /// `None` once every sender is gone and nothing is left (or the queue
+    /// was closed). Waits while the reader writes in place.
+    pub(crate) async fn recv_with(
+        &mut self,
+        limit: usize,
+        mut take: impl FnMut(T),
+    ) -> Option<usize> {
         let (taken, space_wanted) = poll_fn(|cx| {
             let mut state = self.0.lock();
             if !state.inline && (!state.items.is_empty() || state.leftover) {
                 state.leftover = false;
                 let n = state.items.len().min(limit);
-                buf.extend(state.items.drain(..n));
+                for item in state.items.drain(..n) {
+                    take(item);
+                }
                 return Poll::Ready((Some(n), std::mem::take(&mut state.space_wanted)));
             }
             if !state.inline && (state.closed || state.senders == 0) {
@@ -297,6 +310,12 @@ impl<T> Receiver<T> {
             self.0.space.notify_waiters();
         }
         taken
+    }
+
+    /// [`Receiver::recv_with`] into a vector.
+    #[cfg(test)]
+    pub(crate) async fn recv_many(&mut self, buf: &mut Vec<T>, limit: usize) -> Option<usize> {
+        self.recv_with(limit, |item| buf.push(item)).await
     }
 
     /// Takes the next item without waiting.

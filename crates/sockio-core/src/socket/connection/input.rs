@@ -81,11 +81,14 @@ impl<F: From<EnginePacket>> Connection<F> {
         };
         self.namespaces
             .insert(packet.nsp.clone(), NamespaceState::Connecting);
-        self.events.push_back(Event::ConnectRequest {
-            nsp: packet.nsp,
-            auth,
-            recovery,
-        });
+        crate::lean::push_back(
+            &mut self.events,
+            Event::ConnectRequest {
+                nsp: packet.nsp,
+                auth,
+                recovery,
+            },
+        );
     }
 
     /// Client role: anything for a namespace not joined nor being joined is
@@ -99,11 +102,14 @@ impl<F: From<EnginePacket>> Connection<F> {
             (PacketKind::ConnectError, NamespaceState::Connecting) => {
                 self.namespaces.remove(&packet.nsp);
                 let (message, data) = connect_error_fields(packet.value());
-                self.events.push_back(Event::ConnectError {
-                    nsp: packet.nsp,
-                    message,
-                    data,
-                });
+                crate::lean::push_back(
+                    &mut self.events,
+                    Event::ConnectError {
+                        nsp: packet.nsp,
+                        message,
+                        data,
+                    },
+                );
             }
             (PacketKind::Event | PacketKind::BinaryEvent, NamespaceState::Connecting) => {
                 if let (Some(ns), Data::Args(args)) =
@@ -137,11 +143,14 @@ impl<F: From<EnginePacket>> Connection<F> {
         let (sid, pid) = (field("sid"), field("pid"));
         let Some(sid) = sid else {
             self.namespaces.remove(&packet.nsp);
-            self.events.push_back(Event::ConnectError {
-                nsp: packet.nsp,
-                message: NO_SID.to_owned(),
-                data: None,
-            });
+            crate::lean::push_back(
+                &mut self.events,
+                Event::ConnectError {
+                    nsp: packet.nsp,
+                    message: NO_SID.to_owned(),
+                    data: None,
+                },
+            );
             return;
         };
         let Some(ns) = self.namespaces.get_mut(&packet.nsp) else {
@@ -156,12 +165,15 @@ impl<F: From<EnginePacket>> Connection<F> {
         ns.sid = Some(sid.clone());
         ns.pid.clone_from(&pid);
         let early = std::mem::take(&mut ns.early);
-        self.events.push_back(Event::Connected {
-            nsp: packet.nsp.clone(),
-            sid,
-            pid,
-            recovered,
-        });
+        crate::lean::push_back(
+            &mut self.events,
+            Event::Connected {
+                nsp: packet.nsp.clone(),
+                sid,
+                pid,
+                recovered,
+            },
+        );
         for (args, id) in early {
             self.deliver(packet.nsp.clone(), args, id);
         }
@@ -185,11 +197,14 @@ impl<F: From<EnginePacket>> Connection<F> {
             if let Some(deadline) = deadline {
                 self.timers.remove(deadline, ns.serial, id);
             }
-            self.events.push_back(Event::Ack {
-                nsp: packet.nsp,
-                id,
-                args,
-            });
+            crate::lean::push_back(
+                &mut self.events,
+                Event::Ack {
+                    nsp: packet.nsp,
+                    id,
+                    args,
+                },
+            );
         }
     }
 
@@ -204,7 +219,7 @@ impl<F: From<EnginePacket>> Connection<F> {
         {
             ns.offset = Some(last.clone());
         }
-        self.events.push_back(Event::Event { nsp, args, id });
+        crate::lean::push_back(&mut self.events, Event::Event { nsp, args, id });
     }
 }
 

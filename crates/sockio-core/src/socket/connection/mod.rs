@@ -518,14 +518,16 @@ impl<F: From<EnginePacket>> Connection<F> {
     fn queue_packet(&mut self, packet: &Packet) {
         match self.config.decoder.parser.encode(packet) {
             Encoded::Text { text, attachments } => {
-                self.transmit.push_back(EnginePacket::Message(text).into());
+                crate::lean::push_back(&mut self.transmit, EnginePacket::Message(text).into());
                 self.transmit.extend(
                     attachments
                         .into_iter()
                         .map(|a| EnginePacket::Binary(a).into()),
                 );
             }
-            Encoded::Binary(data) => self.transmit.push_back(EnginePacket::Binary(data).into()),
+            Encoded::Binary(data) => {
+                crate::lean::push_back(&mut self.transmit, EnginePacket::Binary(data).into());
+            }
         }
     }
 
@@ -604,11 +606,14 @@ impl<F: From<EnginePacket>> Connection<F> {
             self.sessions.retain(|(name, _)| *name != ns.name);
             self.sessions.push((ns.name.clone(), session));
         }
-        self.events.push_back(Event::Disconnected {
-            nsp: ns.name,
-            reason,
-            pending_acks,
-        });
+        crate::lean::push_back(
+            &mut self.events,
+            Event::Disconnected {
+                nsp: ns.name,
+                reason,
+                pending_acks,
+            },
+        );
     }
 
     // ----- output and time -----
@@ -657,10 +662,13 @@ impl<F: From<EnginePacket>> Connection<F> {
         while let Some((serial, id)) = self.timers.pop_due(now) {
             if let Some(ns) = self.namespaces.by_serial_mut(serial) {
                 ns.acks.remove(id);
-                self.events.push_back(Event::AckTimedOut {
-                    nsp: ns.name.clone(),
-                    id,
-                });
+                crate::lean::push_back(
+                    &mut self.events,
+                    Event::AckTimedOut {
+                        nsp: ns.name.clone(),
+                        id,
+                    },
+                );
             }
         }
         let error = match self.decoder.expire(now) {

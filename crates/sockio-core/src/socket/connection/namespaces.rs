@@ -60,6 +60,10 @@ impl Namespaces {
     pub(super) fn insert(&mut self, name: Str, state: NamespaceState) -> &mut Nsp {
         let serial = self.next_serial;
         self.next_serial += 1;
+        // Most connections join one namespace: no room kept for four.
+        if self.list.len() == self.list.capacity() && self.list.capacity() < 4 {
+            self.list.reserve_exact(self.list.capacity().max(1));
+        }
         self.list.push(Nsp {
             name,
             serial,

@@ -1,0 +1,35 @@
+//! Growth for the small queues every connection keeps: most hold one item
+//! at a time, and the standard first allocation of four items, kept for
+//! the connection's life, was a few hundred bytes of each idle connection.
+
+use std::collections::VecDeque;
+
+/// Pushes `item` at the back of `queue`, growing a small queue to one,
+/// two, then four items (doubling after that, as usual).
+pub(crate) fn push_back<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.len() == queue.capacity() && queue.capacity() < 4 {
+        queue.reserve_exact(queue.capacity().max(1));
+    }
+    queue.push_back(item);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_queues_grow_one_item_at_a_time() {
+        let mut q = VecDeque::new();
+        let mut seen = Vec::new();
+        for i in 0..9 {
+            push_back(&mut q, i);
+            seen.push(q.capacity());
+        }
+        assert_eq!(&seen[..3], &[1, 2, 4]);
+        assert!(seen[8] >= 9);
+        assert_eq!(
+            q.into_iter().collect::<Vec<_>>(),
+            (0..9).collect::<Vec<_>>()
+        );
+    }
+}
