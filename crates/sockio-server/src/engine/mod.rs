@@ -268,6 +268,20 @@ impl EngineSocket {
         &self.entry.sid
     }
 
+    /// Attaches the handler's state for this session, once (a second call
+    /// does nothing); the session keeps a weak reference. Found again by
+    /// [`EngineSocket::app_data`] without a table lookup per message.
+    pub(crate) fn set_app_data<T: std::any::Any + Send + Sync>(&self, data: &Arc<T>) {
+        let data: Arc<dyn std::any::Any + Send + Sync> = data.clone();
+        let _ = self.entry.app.set(Arc::downgrade(&data));
+    }
+
+    /// The state [`EngineSocket::set_app_data`] attached, if it is a `T`
+    /// and still alive.
+    pub(crate) fn app_data<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.entry.app.get()?.upgrade()?.downcast().ok()
+    }
+
     /// The request that opened the session.
     pub fn request(&self) -> &RequestInfo {
         &self.entry.request

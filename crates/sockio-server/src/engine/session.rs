@@ -111,6 +111,10 @@ pub(crate) struct SessionEntry {
     pub(crate) sid: Arc<str>,
     /// The handshake request.
     pub(crate) request: Arc<super::RequestInfo>,
+    /// What the handler keeps for this session (see
+    /// `EngineSocket::set_app_data`): weak, so that it may hold the
+    /// session without a cycle.
+    pub(crate) app: std::sync::OnceLock<Weak<dyn std::any::Any + Send + Sync>>,
 }
 
 /// Handler calls to make once the lock is released.
@@ -136,6 +140,7 @@ impl SessionEntry {
             }),
             changed: Notify::new(),
             timer: Notify::new(),
+            app: std::sync::OnceLock::new(),
         })
     }
 

@@ -35,6 +35,14 @@ impl EngineGlue {
     fn io(&self) -> Option<Arc<IoInner>> {
         lock(&self.0).clone()
     }
+
+    /// The session's client: attached to the session when it opened (no
+    /// lock or table lookup per message), else from the server's table.
+    fn client(&self, socket: &EngineSocket) -> Option<Arc<Client>> {
+        socket
+            .app_data::<Client>()
+            .or_else(|| self.io().and_then(|io| io.client(socket.sid())))
+    }
 }
 
 impl EngineHandler for EngineGlue {
@@ -59,19 +67,20 @@ impl EngineHandler for EngineGlue {
             sockets: Mutex::new(HashMap::new()),
         });
         lock(&io.clients).insert(Arc::from(socket.sid()), client.clone());
+        socket.set_app_data(&client);
         // The connect timeout runs on the session's own timer: nothing
         // outlives the session for it.
         client.drive(&BroadcastFlags::default(), |_, _| ());
     }
 
     fn on_message(&self, socket: &EngineSocket, text: Str) {
-        if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
+        if let Some(client) = self.client(socket) {
             client.receive(|c, now| c.conn.handle_text(&text, now));
         }
     }
 
     fn on_binary(&self, socket: &EngineSocket, data: Bytes) {
-        if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
+        if let Some(client) = self.client(socket) {
             client.receive(|c, now| c.conn.handle_binary(data, now));
         }
     }
@@ -80,7 +89,7 @@ impl EngineHandler for EngineGlue {
     /// attachments are overdue (the connection closes), or no namespace
     /// joined by the connect timeout (the connection closes).
     fn on_deadline(&self, socket: &EngineSocket) {
-        if let Some(client) = self.io().and_then(|io| io.client(socket.sid())) {
+        if let Some(client) = self.client(socket) {
             client.receive(|c, now| {
                 // The session cleared the deadline that fired.
                 c.deadline = None;
