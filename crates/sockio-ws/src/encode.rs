@@ -61,6 +61,25 @@ impl MaskKeys {
 /// than copied behind the frame header.
 const ZERO_COPY_MIN: usize = 4096;
 
+/// Payloads shorter than this have a two-byte server frame header (FIN,
+/// the opcode, the length), which [`SMALL_HEADERS`] holds for text and for
+/// binary.
+const SMALL_PAYLOAD: usize = 126;
+
+/// The header of every unmasked, uncompressed, final text frame (the first
+/// 126) and binary frame (the next 126) with a payload shorter than
+/// [`SMALL_PAYLOAD`].
+static SMALL_HEADERS: [[u8; 2]; 2 * SMALL_PAYLOAD] = {
+    let mut table = [[0u8; 2]; 2 * SMALL_PAYLOAD];
+    let mut len = 0;
+    while len < SMALL_PAYLOAD {
+        table[len] = [0x81, len as u8];
+        table[SMALL_PAYLOAD + len] = [0x82, len as u8];
+        len += 1;
+    }
+    table
+};
+
 /// Encodes the frames sent by one endpoint: masking for a client,
 /// compression when negotiated.
 #[derive(Debug)]
@@ -155,6 +174,27 @@ impl Encoder {
 
     /// [`Encoder::encode_zero_copy`], compressing only if `compress` (see
     /// [`Encoder::encode_uncompressed`]).
+    /// A server's frame for a short text or binary message it sends
+    /// uncompressed, as a static header and the message's own payload:
+    /// nothing is allocated or copied (a reply or an event of a chat is
+    /// usually this short). `None` for anything else.
+    pub(crate) fn small_frame(&self, msg: &Message, compress: bool) -> Option<[Bytes; 2]> {
+        if self.role != Role::Server {
+            return None;
+        }
+        let (payload, base) = match msg {
+            Message::Text(t) => (t.as_bytes(), 0),
+            Message::Binary(b) => (b, SMALL_PAYLOAD),
+            _ => return None,
+        };
+        let len = payload.len();
+        if len >= SMALL_PAYLOAD || (compress && self.deflater.is_some() && len >= self.threshold) {
+            return None;
+        }
+        let header = Bytes::from_static(&SMALL_HEADERS[base + len]);
+        Some([header, payload.clone()])
+    }
+
     pub(crate) fn encode_zero_copy_with(
         &mut self,
         msg: &Message,
@@ -259,5 +299,64 @@ impl Encoder {
         let mut out = BytesMut::new();
         self.encode(msg, &mut out);
         out.freeze()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deflate::DeflateParams;
+
+    fn whole(msg: &Message, role: Role) -> BytesMut {
+        let mut out = BytesMut::new();
+        Encoder::new(role, &Config::default(), None).encode(msg, &mut out);
+        out
+    }
+
+    #[test]
+    fn small_frames_are_the_encoded_frames_without_a_copy() {
+        let server = Encoder::new(Role::Server, &Config::default(), None);
+        for len in 0..SMALL_PAYLOAD {
+            let text = Message::text("x".repeat(len));
+            let binary = Message::Binary(Bytes::from(vec![7u8; len]));
+            for msg in [text, binary] {
+                let [head, payload] = server.small_frame(&msg, true).expect("short");
+                let mut joined = BytesMut::from(&head[..]);
+                joined.extend_from_slice(&payload);
+                assert_eq!(joined, whole(&msg, Role::Server), "{len}");
+                // The payload is the message's own bytes.
+                let own = match &msg {
+                    Message::Text(t) => t.as_bytes().as_ptr(),
+                    Message::Binary(b) => b.as_ptr(),
+                    _ => unreachable!(),
+                };
+                assert!(len == 0 || payload.as_ptr() == own);
+            }
+        }
+        let long = Message::text("x".repeat(SMALL_PAYLOAD));
+        assert!(server.small_frame(&long, false).is_none());
+        assert!(
+            server
+                .small_frame(&Message::Ping(Bytes::new()), false)
+                .is_none()
+        );
+        let client = Encoder::new(Role::Client, &Config::default(), None);
+        assert!(client.small_frame(&Message::text("hi"), false).is_none());
+        // Compressed when asked and long enough: not a small frame.
+        let params = DeflateParams::default();
+        let mut config = Config::default();
+        config.deflate.threshold = 4;
+        let deflating = Encoder::new(Role::Server, &config, Some(params));
+        assert!(
+            deflating
+                .small_frame(&Message::text("hello"), true)
+                .is_none()
+        );
+        assert!(
+            deflating
+                .small_frame(&Message::text("hello"), false)
+                .is_some()
+        );
+        assert!(deflating.small_frame(&Message::text("hi"), true).is_some());
     }
 }

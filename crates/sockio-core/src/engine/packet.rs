@@ -110,6 +110,17 @@ impl Str {
         Self(bytes)
     }
 
+    /// The length in bytes (without the UTF-8 check that going through
+    /// `str` costs).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the text is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         // Every constructor checked the bytes; a failure here would be a bug

@@ -353,7 +353,7 @@ impl Packet {
     }
 
     fn has_nsp_prefix(&self) -> bool {
-        !self.nsp.is_empty() && *self.nsp != *"/"
+        !self.nsp.is_empty() && self.nsp != "/"
     }
 
     /// The length of the text [`Packet::encode_text`] writes.

@@ -2,7 +2,6 @@
 //! (one per namespace it joined), and the glue that feeds it Engine.IO's
 //! events.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -64,7 +63,7 @@ impl EngineHandler for EngineGlue {
                 ),
                 deadline: None,
             }),
-            sockets: Mutex::new(HashMap::new()),
+            sockets: Mutex::new(Sockets::default()),
         });
         lock(&io.clients).insert(Arc::from(socket.sid()), client.clone());
         socket.set_app_data(&client);
@@ -136,7 +135,49 @@ pub(crate) struct Client {
     /// while its output is handed to the session, so packets keep their
     /// order.
     conn: Mutex<Driven>,
-    sockets: Mutex<HashMap<String, SocketRef>>,
+    sockets: Mutex<Sockets>,
+}
+
+/// A client's sockets, by namespace, in the order they joined: a short
+/// list (most clients join one or two namespaces, at most
+/// `max_namespaces_per_client`), searched in order. A hash map cost a
+/// SipHash of the namespace per event (1.8 % of an echo's instructions)
+/// and 150 bytes per connection.
+#[derive(Default)]
+struct Sockets(Vec<(Box<str>, SocketRef)>);
+
+impl Sockets {
+    fn get(&self, nsp: &str) -> Option<&SocketRef> {
+        self.0.iter().find(|(n, _)| &**n == nsp).map(|(_, s)| s)
+    }
+
+    fn insert(&mut self, nsp: &str, socket: SocketRef) {
+        match self.0.iter_mut().find(|(n, _)| &**n == nsp) {
+            Some((_, slot)) => *slot = socket,
+            None => {
+                if self.0.len() == self.0.capacity() && self.0.capacity() < 4 {
+                    self.0.reserve_exact(self.0.capacity().max(1));
+                }
+                self.0.push((nsp.into(), socket));
+            }
+        }
+    }
+
+    fn remove(&mut self, nsp: &str) -> Option<SocketRef> {
+        let at = self.0.iter().position(|(n, _)| &**n == nsp)?;
+        Some(self.0.remove(at).1)
+    }
+
+    fn all(&self) -> impl Iterator<Item = &SocketRef> {
+        self.0.iter().map(|(_, s)| s)
+    }
+
+    fn take_all(&mut self) -> Vec<SocketRef> {
+        std::mem::take(&mut self.0)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect()
+    }
 }
 
 impl Client {
@@ -377,7 +418,7 @@ impl Client {
             self.refuse(nsp, &refusal.message, refusal.data.as_ref());
             return false;
         }
-        lock(&self.sockets).insert(nsp.to_owned(), socket.clone());
+        lock(&self.sockets).insert(nsp, socket.clone());
         // In the namespace before the client hears it is connected: a
         // broadcast that follows the CONNECT reply reaches it.
         ns.insert(&socket);
@@ -415,7 +456,7 @@ impl Client {
     /// Disconnects every socket of this client from its namespace, then
     /// closes the connection (`disconnect(true)`).
     pub(crate) fn close_all(&self) {
-        let sockets: Vec<SocketRef> = lock(&self.sockets).values().cloned().collect();
+        let sockets: Vec<SocketRef> = lock(&self.sockets).all().cloned().collect();
         for socket in sockets {
             socket.disconnect();
         }
@@ -424,7 +465,7 @@ impl Client {
 
     /// The transport closed: every socket disconnects with its reason.
     fn closed(&self, reason: DisconnectReason) {
-        let sockets: Vec<SocketRef> = lock(&self.sockets).drain().map(|(_, v)| v).collect();
+        let sockets: Vec<SocketRef> = lock(&self.sockets).take_all();
         for socket in sockets {
             socket.closed(reason);
         }

@@ -76,6 +76,10 @@ impl<W: AsyncWrite + Unpin> WriteCore<W> {
         match item {
             Outgoing::Frame(frame) => self.bufs.push(frame),
             Outgoing::Message(msg, compress) => {
+                if let Some(frame) = self.encoder.small_frame(&msg, compress) {
+                    self.bufs.extend(frame);
+                    return None;
+                }
                 let payload = self.encoder.encode_zero_copy_with(&msg, compress, scratch);
                 self.bufs.push(scratch.split().freeze());
                 self.bufs.extend(payload);
