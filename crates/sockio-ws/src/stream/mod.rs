@@ -96,15 +96,12 @@ where
         deflate: Option<DeflateParams>,
     ) -> Self {
         let (rd, wr) = tokio::io::split(io);
-        let shared = Arc::new(shared::Shared::new(
-            config.close_timeout,
-            config.write_queue_bytes,
-        ));
+        let shared = Arc::new(shared::Shared::new(config.close_timeout));
         let (writer, core) = WsWriter::spawn(
             wr,
             Encoder::new(role, config, deflate),
             shared,
-            config.write_queue_frames,
+            (config.write_queue_frames, config.write_queue_bytes),
             config.close_timeout,
         );
         let reader = WsReader::new(

@@ -233,7 +233,7 @@ impl<S: AsyncRead> ReaderState<S> {
                     self.uncork();
                     self.finished = true;
                     self.draining = true;
-                    if self.shared.claim_close() {
+                    if self.writer.claim_close() {
                         let frame = CloseFrame::new(e.close_code(), "");
                         let close = self.writer.enqueue_close(Some(frame), AfterClose::Fail);
                         let _ = Box::pin(close).await;
@@ -268,7 +268,7 @@ impl<S: AsyncRead> ReaderState<S> {
                 self.uncork();
                 self.closing = true;
                 self.shared.set_close_received();
-                if self.shared.claim_close() {
+                if self.writer.claim_close() {
                     // Echo the status code (RFC 6455 section 5.5.1).
                     let reply = frame.as_ref().map(|f| CloseFrame::new(f.code, ""));
                     let close = self.writer.enqueue_close(reply, AfterClose::Reply);

@@ -1,7 +1,7 @@
 //! State the reading and writing halves of a connection share: the close
 //! handshake, what is queued and not yet written, and termination.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::task::Waker;
 use std::time::Duration;
@@ -20,17 +20,6 @@ pub(crate) struct Shared {
     /// connection is dropped as soon as the writer sees it.
     terminated: AtomicBool,
     terminate_frame: Mutex<Option<CloseFrame>>,
-    /// Items pushed on the write queue and not yet written to the
-    /// transport (queued, or taken by the writer task and in flight).
-    unwritten: AtomicUsize,
-    /// Payload bytes of those items.
-    unwritten_bytes: AtomicUsize,
-    /// Most payload bytes queued at once (an item is always let into an
-    /// empty queue).
-    max_bytes: usize,
-    /// Senders waiting for bytes to be written (`space` is then notified).
-    space_wanted: AtomicBool,
-    space: Notify,
     /// How long a close may take, from when it is claimed.
     close_timeout: Duration,
     state: Mutex<Watched>,
@@ -62,22 +51,12 @@ struct State {
     abandoned: bool,
 }
 
-/// Whether a push of `cost` bytes fits behind `queued` bytes.
-fn fits(queued: usize, cost: usize, max: usize) -> bool {
-    queued == 0 || queued.saturating_add(cost) <= max
-}
-
 impl Shared {
-    pub(crate) fn new(close_timeout: Duration, max_bytes: usize) -> Self {
+    pub(crate) fn new(close_timeout: Duration) -> Self {
         Self {
             close_claimed: AtomicBool::new(false),
             terminated: AtomicBool::new(false),
             terminate_frame: Mutex::new(None),
-            unwritten: AtomicUsize::new(0),
-            unwritten_bytes: AtomicUsize::new(0),
-            max_bytes,
-            space_wanted: AtomicBool::new(false),
-            space: Notify::new(),
             close_timeout,
             state: Mutex::new(Watched::default()),
             changed: Notify::new(),
@@ -114,7 +93,6 @@ impl Shared {
             }
             // The writer may be blocked on a peer that does not read.
             self.changed.notify_waiters();
-            self.space.notify_waiters();
         }
         first
     }
@@ -129,69 +107,6 @@ impl Shared {
 
     pub(crate) fn is_terminated(&self) -> bool {
         self.terminated.load(Ordering::Acquire)
-    }
-
-    /// Counts an item of `cost` payload bytes about to be pushed on the
-    /// write queue; false (nothing counted) when the bytes would pass the
-    /// limit.
-    pub(crate) fn try_add_unwritten(&self, cost: usize) -> bool {
-        let max = self.max_bytes;
-        let added = self
-            .unwritten_bytes
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |q| {
-                fits(q, cost, max).then(|| q + cost)
-            });
-        if added.is_err() {
-            return false;
-        }
-        self.unwritten.fetch_add(1, Ordering::AcqRel);
-        true
-    }
-
-    /// As [`Shared::try_add_unwritten`], waiting for room in bytes.
-    pub(crate) async fn add_unwritten(&self, cost: usize) -> Result<(), ()> {
-        loop {
-            let space = self.space.notified();
-            tokio::pin!(space);
-            space.as_mut().enable();
-            self.space_wanted.store(true, Ordering::Release);
-            if self.is_terminated() {
-                return Err(());
-            }
-            if self.try_add_unwritten(cost) {
-                return Ok(());
-            }
-            space.await;
-        }
-    }
-
-    /// Uncounts `n` items of `bytes` payload bytes in all: written, or
-    /// never queued.
-    pub(crate) fn sub_unwritten(&self, n: usize, bytes: usize) {
-        // Saturating: a count can never go below what was added.
-        let _ = self
-            .unwritten
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
-                Some(u.saturating_sub(n))
-            });
-        let _ = self
-            .unwritten_bytes
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |u| {
-                Some(u.saturating_sub(bytes))
-            });
-        if bytes > 0 && self.space_wanted.swap(false, Ordering::AcqRel) {
-            self.space.notify_waiters();
-        }
-    }
-
-    /// Items queued and not yet written.
-    pub(crate) fn unwritten(&self) -> usize {
-        self.unwritten.load(Ordering::Acquire)
-    }
-
-    /// Payload bytes queued and not yet written.
-    pub(crate) fn unwritten_bytes(&self) -> usize {
-        self.unwritten_bytes.load(Ordering::Acquire)
     }
 
     fn lock(&self) -> MutexGuard<'_, Watched> {
@@ -301,19 +216,5 @@ impl Shared {
             }
             None => wait.await,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::fits;
-
-    #[test]
-    fn an_empty_queue_takes_any_item_a_full_one_none() {
-        assert!(fits(0, 100, 10));
-        assert!(fits(5, 5, 10));
-        assert!(!fits(5, 6, 10));
-        assert!(!fits(10, 1, 10));
-        assert!(fits(usize::MAX, 1, usize::MAX));
     }
 }

@@ -98,11 +98,20 @@ impl<W: AsyncWrite + Unpin> WriteCore<W> {
         None
     }
 
-    /// Counts the items pushed so far as written.
-    fn written(&mut self, shared: &Shared) {
-        shared.sub_unwritten(self.items, self.bytes);
+    /// The items pushed so far and their bytes, now written: reported to
+    /// the queue, which uncounts them.
+    fn written(&mut self) -> (usize, usize) {
+        let written = (self.items, self.bytes);
         self.items = 0;
         self.bytes = 0;
+        written
+    }
+
+    /// Counts an item that is dropped unwritten (queued behind a close
+    /// frame) with what the next report uncounts.
+    fn skip(&mut self, item: &Outgoing) {
+        self.items += 1;
+        self.bytes += item.cost();
     }
 
     /// Writes what is encoded, many buffers per system call, then flushes.
@@ -220,11 +229,9 @@ fn flush_corked<W: AsyncWrite + Unpin>(
     // the writer task, which polls with its own waker.
     let mut cx = Context::from_waker(Waker::noop());
     let done = matches!(core.poll_write_out(&mut cx), Poll::Ready(Ok(())));
-    if done {
-        core.written(shared);
-    }
+    let written = if done { core.written() } else { (0, 0) };
     drop(core);
-    tx.inline_done(!done);
+    tx.inline_done(!done, written);
 }
 
 /// The writer task: takes what is queued, encodes it and writes it until
@@ -244,6 +251,8 @@ pub(crate) async fn write_loop<W>(
     // half-way leaves it mid-frame, where no close frame may follow).
     let mut at_boundary = true;
     let mut abandoned = false;
+    // Reported to the queue with the next take.
+    let mut written = (0, 0);
     loop {
         if shared.is_terminated() {
             break;
@@ -252,15 +261,17 @@ pub(crate) async fn write_loop<W>(
         // then the core's: the order the in-place write uses too).
         let mut close = None;
         let received = rx
-            .recv_with(BATCH, |item| {
+            .recv_with(BATCH, written, |item| {
+                let mut core = lock(&core);
                 if close.is_some() {
-                    // Nothing goes after a close frame: counted as written.
-                    shared.sub_unwritten(1, item.cost());
+                    // Nothing goes after a close frame.
+                    core.skip(&item);
                 } else {
-                    close = lock(&core).push(item);
+                    close = core.push(item);
                 }
             })
             .await;
+        written = (0, 0);
         if received.is_none() || shared.is_terminated() {
             break;
         }
@@ -269,16 +280,15 @@ pub(crate) async fn write_loop<W>(
         // or the close deadline), and is boxed then: the wait is the rare
         // case, and kept out of the task it would make larger.
         let mut write = std::future::poll_fn(|cx| lock(&core).poll_write_out(cx));
-        let written = match poll_once(&mut write).await {
-            Some(written) => written,
+        let result = match poll_once(&mut write).await {
+            Some(result) => result,
             None => {
                 let give_up = Box::pin(shared.give_up());
                 tokio::select! {
                     biased;
-                    written = write => written,
+                    result = write => result,
                     () = give_up => {
-                        let (n, bytes) = lock(&core).discard();
-                        shared.sub_unwritten(n, bytes);
+                        rx.uncount(lock(&core).discard());
                         at_boundary = false;
                         abandoned = true;
                         shutdown = false;
@@ -287,12 +297,13 @@ pub(crate) async fn write_loop<W>(
                 }
             }
         };
-        if written.is_err() {
+        if result.is_err() {
             shutdown = false;
             break;
         }
-        lock(&core).written(&shared);
+        written = lock(&core).written();
         if let Some(after) = close {
+            rx.uncount(std::mem::take(&mut written));
             shared.set_close_sent();
             match after {
                 AfterClose::AwaitPeer => Box::pin(shared.wait_close_received()).await,
@@ -303,13 +314,15 @@ pub(crate) async fn write_loop<W>(
         }
     }
     rx.close();
+    // Written and not yet reported (the loop ended before its next take).
+    rx.uncount(written);
     // What is still queued is dropped now, not when the last sender goes.
     let mut dropped = (0, 0);
     while let Some(item) = rx.try_recv() {
         dropped.0 += 1;
         dropped.1 += item.cost();
     }
-    shared.sub_unwritten(dropped.0, dropped.1);
+    rx.uncount(dropped);
     let (n, bytes, empty) = {
         let mut core = lock(&core);
         let empty = core.is_empty();
@@ -317,7 +330,7 @@ pub(crate) async fn write_loop<W>(
         (n, bytes, empty)
     };
     at_boundary &= empty;
-    shared.sub_unwritten(n, bytes);
+    rx.uncount((n, bytes));
     if shared.is_terminated() {
         abandoned = true;
         let frame = shared

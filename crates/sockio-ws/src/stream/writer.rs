@@ -43,6 +43,11 @@ pub(crate) enum Outgoing {
 impl Outgoing {
     /// The payload bytes the item holds, as counted against
     /// [`Config::write_queue_bytes`](crate::Config::write_queue_bytes).
+    /// Whether the item may be queued after a close was claimed.
+    fn after_close(&self) -> bool {
+        matches!(self, Self::Close(..) | Self::Terminate)
+    }
+
     pub(crate) fn cost(&self) -> usize {
         match self {
             Self::Message(m, _) | Self::Fragmented(m, _) => m.len(),
@@ -84,13 +89,13 @@ impl WsWriter {
         io: W,
         encoder: Encoder,
         shared: Arc<Shared>,
-        queue: usize,
+        (frames, bytes): (usize, usize),
         close_timeout: Duration,
     ) -> (Self, SharedCore<W>)
     where
         W: AsyncWrite + Unpin + Send + 'static,
     {
-        let (tx, rx) = queue::queue(queue);
+        let (tx, rx) = queue::queue(frames, bytes);
         let role = encoder.role();
         let core = WriteCore::new(io, encoder);
         tokio::spawn(write_loop(
@@ -124,9 +129,6 @@ impl WsWriter {
         if let Message::Close(frame) = msg {
             return self.close(frame).await;
         }
-        if self.shared.close_claimed() {
-            return Err(Error::ConnectionClosed);
-        }
         self.push(Outgoing::Message(msg, true)).await
     }
 
@@ -136,9 +138,6 @@ impl WsWriter {
     pub async fn send_uncompressed(&self, msg: Message) -> Result<(), Error> {
         if let Message::Close(frame) = msg {
             return self.close(frame).await;
-        }
-        if self.shared.close_claimed() {
-            return Err(Error::ConnectionClosed);
         }
         self.push(Outgoing::Message(msg, false)).await
     }
@@ -150,27 +149,18 @@ impl WsWriter {
         if !msg.is_data() {
             return self.send(msg).await;
         }
-        if self.shared.close_claimed() {
-            return Err(Error::ConnectionClosed);
-        }
         self.push(Outgoing::Fragmented(msg, fragment)).await
     }
 
     /// Queues a message without waiting; fails when the queue is full (in
     /// items or in bytes).
     pub fn try_send(&self, msg: Message) -> Result<(), TrySendError> {
-        if self.shared.close_claimed() {
-            return Err(TrySendError::Closed);
-        }
         self.try_push(Outgoing::Message(msg, true))
     }
 
     /// [`WsWriter::send_uncompressed`] without waiting; fails when the
     /// queue is full.
     pub fn try_send_uncompressed(&self, msg: Message) -> Result<(), TrySendError> {
-        if self.shared.close_claimed() {
-            return Err(TrySendError::Closed);
-        }
         self.try_push(Outgoing::Message(msg, false))
     }
 
@@ -180,13 +170,13 @@ impl WsWriter {
     /// sent now is written at once: the "writable" of the reference
     /// servers, which drop volatile messages otherwise.
     pub fn unwritten(&self) -> usize {
-        self.shared.unwritten()
+        self.tx.unwritten().0
     }
 
     /// Payload bytes of what [`WsWriter::unwritten`] counts, as held
     /// against [`Config::write_queue_bytes`](crate::Config::write_queue_bytes).
     pub fn unwritten_bytes(&self) -> usize {
-        self.shared.unwritten_bytes()
+        self.tx.unwritten().1
     }
 
     /// Queues a complete pre-encoded frame, such as one made by
@@ -197,57 +187,49 @@ impl WsWriter {
         if self.role == Role::Client {
             return Err(Error::SharedFrameOnClient);
         }
-        if self.shared.close_claimed() {
-            return Err(Error::ConnectionClosed);
-        }
         self.push(Outgoing::Frame(frame)).await
     }
 
     /// [`WsWriter::send_frame`] without waiting.
     pub fn try_send_frame(&self, frame: Bytes) -> Result<(), TrySendError> {
-        if self.role == Role::Client || self.shared.close_claimed() {
+        if self.role == Role::Client {
             return Err(TrySendError::Closed);
         }
         self.try_push(Outgoing::Frame(frame))
     }
 
+    /// Queues `item` if there is room. The queue itself refuses what is
+    /// not a close frame or a termination once a close was claimed (see
+    /// [`WsWriter::claim_close`]): one lock, and no other shared state
+    /// touched, per message.
     fn try_push(&self, item: Outgoing) -> Result<(), TrySendError> {
-        let cost = item.cost();
-        if !self.shared.try_add_unwritten(cost) {
-            return Err(TrySendError::Full);
-        }
-        self.tx.try_push(item).map_err(|e| {
-            self.shared.sub_unwritten(1, cost);
-            match e {
+        let (cost, after_close) = (item.cost(), item.after_close());
+        self.tx
+            .try_push(item, cost, after_close)
+            .map_err(|e| match e {
                 TryPushError::Full(_) => TrySendError::Full,
                 TryPushError::Closed(_) => TrySendError::Closed,
-            }
-        })
+            })
     }
 
-    /// Queues `item`, waiting for room; counted as unwritten from the
-    /// start (a cancelled wait uncounts it).
+    /// Queues `item`, waiting for room (in items and in bytes) unless the
+    /// connection is terminated.
     async fn push(&self, item: Outgoing) -> Result<(), Error> {
-        let cost = item.cost();
-        if !self.shared.try_add_unwritten(cost) {
-            // Room comes only from the writer: a cork must not hold it.
-            self.tx.uncork();
-            self.shared
-                .add_unwritten(cost)
-                .await
-                .map_err(|()| Error::ConnectionClosed)?;
-        }
-        let mut counted = Counted {
-            shared: &self.shared,
-            cost,
-            queued: false,
-        };
+        let (cost, after_close) = (item.cost(), item.after_close());
+        let shared = &self.shared;
         self.tx
-            .push(item)
+            .push(item, cost, after_close, || shared.is_terminated())
             .await
-            .map_err(|_| Error::ConnectionClosed)?;
-        counted.queued = true;
-        Ok(())
+            .map_err(|_| Error::ConnectionClosed)
+    }
+
+    /// Claims the right to send the close frame (true once only); from
+    /// then on the queue takes nothing but the close frame and a
+    /// termination.
+    pub(crate) fn claim_close(&self) -> bool {
+        let first = self.shared.claim_close();
+        self.tx.set_closing();
+        first
     }
 
     /// Starts the close handshake: queues a close frame after everything
@@ -255,7 +237,7 @@ impl WsWriter {
     /// ends; if the peer does not answer within the close timeout, the
     /// connection is dropped. Does nothing if closing already started.
     pub async fn close(&self, frame: Option<CloseFrame>) -> Result<(), Error> {
-        if !self.shared.claim_close() {
+        if !self.claim_close() {
             return Ok(());
         }
         self.enqueue_close(frame, AfterClose::AwaitPeer).await
@@ -286,10 +268,12 @@ impl WsWriter {
     /// is already terminated.
     pub fn terminate(&self, frame: Option<CloseFrame>) {
         // No more sends, from here or from the reader.
-        self.shared.claim_close();
+        self.claim_close();
         if !self.shared.terminate(frame) {
             return;
         }
+        // Senders waiting for room stop waiting.
+        self.tx.notify_space();
         // Wakes a writer idle on an empty queue; a busy one sees the flag
         // after its current write, or gives that write up.
         let _ = self.try_push(Outgoing::Terminate);
@@ -304,20 +288,5 @@ impl WsWriter {
     /// our side).
     pub async fn closed(&self) {
         self.tx.closed().await;
-    }
-}
-
-/// An item counted as unwritten until it is known to be queued.
-struct Counted<'a> {
-    shared: &'a Shared,
-    cost: usize,
-    queued: bool,
-}
-
-impl Drop for Counted<'_> {
-    fn drop(&mut self) {
-        if !self.queued {
-            self.shared.sub_unwritten(1, self.cost);
-        }
     }
 }
