@@ -74,6 +74,8 @@
 
 #![allow(missing_docs)]
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -81,15 +83,12 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use sockio_core::engine::EngineConfig;
 use sockio_server::socketio::{EmitError, SocketIo, SocketRef};
+use sockio_ws::Message;
 use sockio_ws::frame::{OpCode, encode_server_frame};
-use sockio_ws::handshake::client::Target;
-use sockio_ws::{Config, Message, WebSocketStream};
-use tokio::io::DuplexStream;
+use support::{connect, next_text};
 use tokio::runtime::Runtime;
 use tokio::sync::{Notify, mpsc};
 
@@ -172,41 +171,10 @@ struct World {
     tally: Arc<Tally>,
 }
 
-/// The next text message of a client, answering Engine.IO pings.
-async fn next_text(ws: &mut WebSocketStream<DuplexStream>) -> String {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) if &*t == "2" => {
-                ws.send(Message::text("3")).await.expect("pong");
-            }
-            Some(Ok(Message::Text(t))) => return t.to_string(),
-            Some(Ok(_)) => {}
-            other => panic!("connection ended during setup: {other:?}"),
-        }
-    }
-}
-
 /// Opens one in-memory connection to the server, connects to `/` (and to
 /// `/hundred` if asked), then leaves a task counting what it receives.
 async fn connect_receiver(io: &SocketIo, tally: Arc<Tally>, hundred: bool) {
-    let (client, server) = tokio::io::duplex(64 * 1024);
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(server), TowerToHyperService::new(io.service()))
-        .with_upgrades();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let target =
-        Target::parse("ws://localhost/socket.io/?EIO=4&transport=websocket").expect("target");
-    let (mut ws, _) = sockio_ws::client_handshake(client, &target, &Config::default(), &[])
-        .await
-        .expect("WebSocket handshake");
-    let open = next_text(&mut ws).await;
-    assert!(open.starts_with("0{"), "open packet: {open}");
-    ws.send(Message::text("40")).await.expect("send CONNECT");
-    let ok = next_text(&mut ws).await;
-    assert!(ok.starts_with("40{\"sid\""), "CONNECT reply: {ok}");
+    let mut ws = connect(io).await;
     if hundred {
         ws.send(Message::text("40/hundred,"))
             .await

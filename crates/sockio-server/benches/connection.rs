@@ -29,18 +29,17 @@
 
 #![allow(missing_docs)]
 
+mod support;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use sockio_core::engine::EngineConfig;
 use sockio_server::socketio::{AckSender, Args, SocketIo, SocketRef};
-use sockio_ws::handshake::client::Target;
-use sockio_ws::{Config, Message, WebSocketStream};
-use tokio::io::DuplexStream;
+use sockio_ws::Message;
+use support::{connect, next_text};
 use tokio::runtime::Runtime;
 use tokio::sync::Notify;
 
@@ -69,38 +68,6 @@ fn bench_app() -> SocketIo {
         });
     });
     io
-}
-
-/// The next text message of a client.
-async fn next_text(ws: &mut WebSocketStream<DuplexStream>) -> String {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) => return t.to_string(),
-            Some(Ok(_)) => {}
-            other => panic!("connection ended: {other:?}"),
-        }
-    }
-}
-
-/// One in-memory connection, connected to `/`.
-async fn connect(io: &SocketIo) -> WebSocketStream<DuplexStream> {
-    let (client, server) = tokio::io::duplex(64 * 1024);
-    let conn = hyper::server::conn::http1::Builder::new()
-        .timer(TokioTimer::new())
-        .serve_connection(TokioIo::new(server), TowerToHyperService::new(io.service()))
-        .with_upgrades();
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    let target =
-        Target::parse("ws://localhost/socket.io/?EIO=4&transport=websocket").expect("target");
-    let (mut ws, _) = sockio_ws::client_handshake(client, &target, &Config::default(), &[])
-        .await
-        .expect("WebSocket handshake");
-    assert!(next_text(&mut ws).await.starts_with("0{"), "open packet");
-    ws.send(Message::text("40")).await.expect("send CONNECT");
-    assert!(next_text(&mut ws).await.starts_with("40{"), "CONNECT reply");
-    ws
 }
 
 fn echo(c: &mut Criterion, rt: &Runtime) {
