@@ -1,16 +1,32 @@
-//! Growth for the small queues every connection keeps: most hold one item
-//! at a time, and the standard first allocation of four items, kept for
-//! the connection's life, was a few hundred bytes of each idle connection.
+//! Growth for the small queues and lists every connection keeps: most
+//! hold one item at a time, and the standard first allocation of four
+//! items, kept for the connection's life, was a few hundred bytes of each
+//! idle connection.
 
 use std::collections::VecDeque;
+
+/// The exact room to add before a push into a collection of `len` items
+/// with room for `capacity`: growing to one, two, then four items; `None`
+/// when the usual growth applies (there is room, or it holds four).
+fn exact_growth(len: usize, capacity: usize) -> Option<usize> {
+    (len == capacity && capacity < 4).then(|| capacity.max(1))
+}
 
 /// Pushes `item` at the back of `queue`, growing a small queue to one,
 /// two, then four items (doubling after that, as usual).
 pub(crate) fn push_back<T>(queue: &mut VecDeque<T>, item: T) {
-    if queue.len() == queue.capacity() && queue.capacity() < 4 {
-        queue.reserve_exact(queue.capacity().max(1));
+    if let Some(more) = exact_growth(queue.len(), queue.capacity()) {
+        queue.reserve_exact(more);
     }
     queue.push_back(item);
+}
+
+/// [`push_back`] for a `Vec`.
+pub(crate) fn push<T>(list: &mut Vec<T>, item: T) {
+    if let Some(more) = exact_growth(list.len(), list.capacity()) {
+        list.reserve_exact(more);
+    }
+    list.push(item);
 }
 
 #[cfg(test)]

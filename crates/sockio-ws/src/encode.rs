@@ -172,8 +172,12 @@ impl Encoder {
         self.encode_zero_copy_with(msg, true, out)
     }
 
-    /// [`Encoder::encode_zero_copy`], compressing only if `compress` (see
-    /// [`Encoder::encode_uncompressed`]).
+    /// Whether a data payload of `len` bytes is compressed: asked for,
+    /// deflate negotiated, and at least the threshold.
+    fn compresses(&self, compress: bool, len: usize) -> bool {
+        compress && self.deflater.is_some() && len >= self.threshold
+    }
+
     /// A server's frame for a short text or binary message it sends
     /// uncompressed, as a static header and the message's own payload:
     /// nothing is allocated or copied (a reply or an event of a chat is
@@ -188,13 +192,15 @@ impl Encoder {
             _ => return None,
         };
         let len = payload.len();
-        if len >= SMALL_PAYLOAD || (compress && self.deflater.is_some() && len >= self.threshold) {
+        if len >= SMALL_PAYLOAD || self.compresses(compress, len) {
             return None;
         }
         let header = Bytes::from_static(&SMALL_HEADERS[base + len]);
         Some([header, payload.clone()])
     }
 
+    /// [`Encoder::encode_zero_copy`], compressing only if `compress` (see
+    /// [`Encoder::encode_uncompressed`]).
     pub(crate) fn encode_zero_copy_with(
         &mut self,
         msg: &Message,
@@ -209,7 +215,7 @@ impl Encoder {
                 return None;
             }
         };
-        let compress = compress && self.deflater.is_some() && payload.len() >= self.threshold;
+        let compress = self.compresses(compress, payload.len());
         if self.role == Role::Client || compress || payload.len() < ZERO_COPY_MIN {
             self.encode_with(msg, compress, out);
             return None;

@@ -7,9 +7,9 @@ use bytes::{Bytes, BytesMut};
 use http::{HeaderValue, Response, StatusCode, header};
 use http_body::Body;
 use http_body_util::{BodyExt, Full};
-use sockio_core::engine::{Protocol, Session, TransportKind, decode_payload, encode_payload};
+use sockio_core::engine::{Protocol, TransportKind, decode_payload, encode_payload};
 
-use super::session::{SessionEntry, now, run_timers};
+use super::session::{SessionEntry, now};
 use super::{EngineError, EngineSocket, Inner, new_sid, set_cookie};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -24,16 +24,13 @@ pub(crate) fn handshake(
     if sid.is_empty() {
         return EngineError::BadRequest.http_response(None);
     }
-    let core = Session::new(
+    let entry = SessionEntry::open(
+        inner,
         sid.clone(),
-        &inner.config.engine,
         TransportKind::Polling,
         protocol,
-        now(),
+        request,
     );
-    let entry = SessionEntry::new(core, request);
-    inner.insert(entry.clone());
-    tokio::spawn(run_timers(Arc::downgrade(inner), entry.clone()));
     // The handshake response carries the open packet alone, as the
     // reference's does; what the handler sends on open waits for the
     // next poll.

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use sockio_core::engine::{CloseReason, Event, Packet, Session, TransportKind};
+use sockio_core::engine::{CloseReason, Event, Packet, Protocol, Session, TransportKind};
 use sockio_ws::WsWriter;
 use tokio::sync::Notify;
 
@@ -144,6 +144,22 @@ impl SessionEntry {
         })
     }
 
+    /// Opens a session on `transport`: registers it in the server's table
+    /// and starts its timer task.
+    pub(crate) fn open(
+        inner: &Arc<Inner>,
+        sid: String,
+        transport: TransportKind,
+        protocol: Protocol,
+        request: Arc<super::RequestInfo>,
+    ) -> Arc<Self> {
+        let core = Session::new(sid, &inner.config.engine, transport, protocol, now());
+        let entry = Self::new(core, request);
+        inner.insert(entry.clone());
+        tokio::spawn(run_timers(Arc::downgrade(inner), entry.clone()));
+        entry
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, SessionState> {
         // A panic while holding the lock cannot leave the core in a state
         // worse than closing it, which the next caller will do.
@@ -281,7 +297,7 @@ impl Dispatch {
 
 /// Runs a session's timers (heartbeat, ping timeout, upgrade timeout, and
 /// the application's deadline) until it closes.
-pub(crate) async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
+async fn run_timers(inner: Weak<Inner>, entry: Arc<SessionEntry>) {
     // One timer entry for the session's life, reset rather than rebuilt.
     let sleep = tokio::time::sleep_until(tokio::time::Instant::now());
     tokio::pin!(sleep);

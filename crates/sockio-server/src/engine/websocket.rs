@@ -6,10 +6,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
-use sockio_core::engine::{Packet, Protocol, Session, TransportKind, UpgradeStep, WsFrame};
+use sockio_core::engine::{Packet, Protocol, TransportKind, UpgradeStep, WsFrame};
 use sockio_ws::{Message, Role, WebSocketStream, WsReader, handshake::server::Accepted};
 
-use super::session::{SessionEntry, now, run_timers};
+use super::session::{SessionEntry, now};
 use super::upgraded::UpgradedIo;
 use super::{EngineError, EngineSocket, Inner, new_sid, set_cookie};
 
@@ -128,16 +128,7 @@ fn open_session(
 ) -> Option<(Arc<Inner>, Arc<SessionEntry>, WsReader<Upgraded>)> {
     let inner = weak.upgrade()?;
     let (reader, writer) = ws.split();
-    let core = Session::new(
-        sid,
-        &inner.config.engine,
-        TransportKind::WebSocket,
-        protocol,
-        now(),
-    );
-    let entry = SessionEntry::new(core, request);
-    inner.insert(entry.clone());
-    tokio::spawn(run_timers(Arc::downgrade(&inner), entry.clone()));
+    let entry = SessionEntry::open(&inner, sid, TransportKind::WebSocket, protocol, request);
     {
         let mut state = entry.lock();
         state.ws = Some(writer);

@@ -243,21 +243,12 @@ impl<S: AsyncRead> ReaderState<S> {
             }
             if self.corked {
                 self.corked = false;
-                self.core
-                    .flush_corked(self.writer.queue(), self.writer.shared());
+                self.core.flush_corked(self.writer.queue());
             }
             if let Some(result) = self.fill().await {
                 self.finished = true;
                 return result.err().map(Err);
             }
-        }
-    }
-
-    /// Releases sends held for this reader to the writer task.
-    fn uncork(&mut self) {
-        if self.corked {
-            self.corked = false;
-            self.writer.queue().uncork();
         }
     }
 
@@ -361,11 +352,19 @@ impl<S: AsyncRead> ReaderState<S> {
     }
 }
 
-impl<S> Drop for ReaderState<S> {
-    fn drop(&mut self) {
+impl<S> ReaderState<S> {
+    /// Releases sends held for this reader to the writer task.
+    fn uncork(&mut self) {
         if self.corked {
+            self.corked = false;
             self.writer.queue().uncork();
         }
+    }
+}
+
+impl<S> Drop for ReaderState<S> {
+    fn drop(&mut self) {
+        self.uncork();
         // A close frame we sent can no longer be answered to anyone: the
         // writer stops waiting for the reply and drops the connection.
         self.shared.set_reader_gone();

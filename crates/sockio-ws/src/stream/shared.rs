@@ -1,5 +1,6 @@
 //! State the reading and writing halves of a connection share: the close
-//! handshake, what is queued and not yet written, and termination.
+//! handshake and termination (what is queued and not yet written is
+//! counted by the queue, `queue.rs`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};

@@ -66,8 +66,7 @@ impl<W: AsyncWrite + Unpin> WriteCore<W> {
     /// Encodes a queue item behind what is already encoded; the close that
     /// follows a close frame.
     fn push(&mut self, item: Outgoing) -> Option<AfterClose> {
-        self.items += 1;
-        self.bytes += item.cost();
+        self.count(&item);
         if self.bufs.capacity() == 0 {
             // A header and a payload: no room kept for four.
             self.bufs.reserve_exact(2);
@@ -107,9 +106,9 @@ impl<W: AsyncWrite + Unpin> WriteCore<W> {
         written
     }
 
-    /// Counts an item that is dropped unwritten (queued behind a close
-    /// frame) with what the next report uncounts.
-    fn skip(&mut self, item: &Outgoing) {
+    /// Counts a queue item with what the next report uncounts: one pushed,
+    /// or one dropped unwritten (queued behind a close frame).
+    fn count(&mut self, item: &Outgoing) {
         self.items += 1;
         self.bytes += item.cost();
     }
@@ -181,10 +180,7 @@ impl<W: AsyncWrite + Unpin> WriteCore<W> {
     fn discard(&mut self) -> (usize, usize) {
         self.bufs.clear();
         self.first = 0;
-        let dropped = (self.items, self.bytes);
-        self.items = 0;
-        self.bytes = 0;
-        dropped
+        self.written()
     }
 }
 
@@ -195,24 +191,16 @@ pub(crate) trait FlushCorked: Send + Sync {
     /// in its own task, in one system call, with no wake-up of the writer
     /// task. What the transport does not take at once (or a close, which
     /// has its own handshake) is left to the writer task, in order.
-    fn flush_corked(&self, tx: &Sender<Outgoing>, shared: &Shared);
+    fn flush_corked(&self, tx: &Sender<Outgoing>);
 }
 
 impl<W: AsyncWrite + Unpin + Send> FlushCorked for Mutex<WriteCore<W>> {
-    fn flush_corked(&self, tx: &Sender<Outgoing>, shared: &Shared) {
-        flush_corked(tx, self, shared);
+    fn flush_corked(&self, tx: &Sender<Outgoing>) {
+        flush_corked(tx, self);
     }
 }
 
-fn flush_corked<W: AsyncWrite + Unpin>(
-    tx: &Sender<Outgoing>,
-    core: &Mutex<WriteCore<W>>,
-    shared: &Shared,
-) {
-    if shared.is_terminated() || shared.close_claimed() {
-        tx.uncork();
-        return;
-    }
+fn flush_corked<W: AsyncWrite + Unpin>(tx: &Sender<Outgoing>, core: &Mutex<WriteCore<W>>) {
     // The queue's lock, then the core's: the order the writer task uses.
     let mut guard = None;
     let took = tx.take_corked(|item| match item {
@@ -265,7 +253,7 @@ pub(crate) async fn write_loop<W>(
                 let mut core = lock(&core);
                 if close.is_some() {
                     // Nothing goes after a close frame.
-                    core.skip(&item);
+                    core.count(&item);
                 } else {
                     close = core.push(item);
                 }
@@ -314,23 +302,22 @@ pub(crate) async fn write_loop<W>(
         }
     }
     rx.close();
-    // Written and not yet reported (the loop ended before its next take).
-    rx.uncount(written);
-    // What is still queued is dropped now, not when the last sender goes.
-    let mut dropped = (0, 0);
+    // Uncounted at once: what was written and not yet reported (the loop
+    // ended before its next take), what is encoded and not written, and
+    // what is still queued (dropped now, not when the last sender goes).
+    let mut dropped = written;
+    {
+        let mut core = lock(&core);
+        at_boundary &= core.is_empty();
+        let (n, bytes) = core.discard();
+        dropped.0 += n;
+        dropped.1 += bytes;
+    }
     while let Some(item) = rx.try_recv() {
         dropped.0 += 1;
         dropped.1 += item.cost();
     }
     rx.uncount(dropped);
-    let (n, bytes, empty) = {
-        let mut core = lock(&core);
-        let empty = core.is_empty();
-        let (n, bytes) = core.discard();
-        (n, bytes, empty)
-    };
-    at_boundary &= empty;
-    rx.uncount((n, bytes));
     if shared.is_terminated() {
         abandoned = true;
         let frame = shared
@@ -341,9 +328,8 @@ pub(crate) async fn write_loop<W>(
                 {
                     let mut core = lock(&core);
                     core.push(Outgoing::Close(Some(frame), AfterClose::Fail));
-                    // Not a queue item: nothing to uncount.
-                    core.items = 0;
-                    core.bytes = 0;
+                    // Not a queue item: nothing to report.
+                    core.written();
                 }
                 let limit = close_timeout.min(TERMINATE_WRITE_LIMIT);
                 let write = std::future::poll_fn(|cx| lock(&core).poll_write_out(cx));

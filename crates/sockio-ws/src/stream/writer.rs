@@ -113,11 +113,6 @@ impl WsWriter {
         &self.tx
     }
 
-    /// The shared connection state.
-    pub(crate) fn shared(&self) -> &Shared {
-        &self.shared
-    }
-
     /// The shared connection state, to keep.
     pub(crate) fn shared_arc(&self) -> Arc<Shared> {
         self.shared.clone()
@@ -255,9 +250,8 @@ impl WsWriter {
     /// Queues a pong (or drops it when the queue is full: only the latest
     /// pong matters, RFC 6455 section 5.5.3).
     pub(crate) fn pong(&self, payload: Bytes) {
-        if !self.shared.close_claimed() {
-            let _ = self.try_push(Outgoing::Message(Message::Pong(payload), true));
-        }
+        // Refused by the queue once a close was claimed.
+        let _ = self.try_push(Outgoing::Message(Message::Pong(payload), true));
     }
 
     /// Drops the connection now, as for a peer that does not read: what

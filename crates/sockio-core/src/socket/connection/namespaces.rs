@@ -61,20 +61,20 @@ impl Namespaces {
         let serial = self.next_serial;
         self.next_serial += 1;
         // Most connections join one namespace: no room kept for four.
-        if self.list.len() == self.list.capacity() && self.list.capacity() < 4 {
-            self.list.reserve_exact(self.list.capacity().max(1));
-        }
-        self.list.push(Nsp {
-            name,
-            serial,
-            state,
-            sid: None,
-            pid: None,
-            asked_pid: None,
-            offset: None,
-            acks: AckTable::default(),
-            early: Vec::new(),
-        });
+        crate::lean::push(
+            &mut self.list,
+            Nsp {
+                name,
+                serial,
+                state,
+                sid: None,
+                pid: None,
+                asked_pid: None,
+                offset: None,
+                acks: AckTable::default(),
+                early: Vec::new(),
+            },
+        );
         let last = self.list.len() - 1;
         &mut self.list[last]
     }
